@@ -1,0 +1,180 @@
+"""Every tunable of the playground, read from the environment in one place.
+
+Code never reads ``os.environ`` elsewhere: it receives a :class:`Settings` (or one of its parts) and tests
+build their own with :func:`dataclasses.replace` to make polling fast or deadlines short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_ROOT / "assets"
+CATALOG_PATH = ASSETS_DIR / "models.json"
+OPENAPI_SNAPSHOT_PATH = ASSETS_DIR / "openapi-2026-05.json"
+
+KREA_API_BASE = "https://api.krea.ai"
+# Result images from the real API live on Krea's CDN (gen.krea.ai). The download session only fetches from
+# these host suffixes (plus the API host itself), so a hostile URL in a job can never make us fetch elsewhere.
+KREA_DOWNLOAD_HOST_SUFFIXES = ("krea.ai",)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How GET/DELETE calls are retried (urllib3 ``Retry``). POST submit only retries what never reached Krea."""
+
+    total: int = 3
+    backoff_factor: float = 0.5  # 0.5 s, 1 s, 2 s ... between attempts
+    backoff_max: float = 8.0
+    backoff_jitter: float = 0.25  # up to +0.25 s random, so many clients do not retry in lockstep
+    retry_after_cap: float = 60.0  # a longer Retry-After is not waited for inside one call; the caller is told
+    status_forcelist: tuple[int, ...] = (408, 429, 500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How a job is followed: first wait, growth per poll, ceiling, and an overall deadline."""
+
+    initial_interval: float = 1.0
+    backoff: float = 1.25
+    max_interval: float = 4.0
+    deadline: float = 600.0  # ten minutes: Krea's own guidance for image jobs
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything :class:`playground.krea.client.KreaClient` needs besides the token."""
+
+    base_url: str = KREA_API_BASE
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    download_timeout: float = 60.0
+    download_max_bytes: int = 64 * 1024 * 1024
+    # Hosts (exact or suffix) a result image may be downloaded from. Empty means: only the API host.
+    download_host_suffixes: tuple[str, ...] = KREA_DOWNLOAD_HOST_SUFFIXES
+    user_agent: str = "krea-playground/0.1"
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """The local Krea-compatible server the app starts when no token is set."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+    # Job durations are the catalog's expected seconds times this factor, never less than min_job_seconds.
+    # 0.06 turns GPT Image's ~72 s into ~4 s and Flux's ~7 s into the 1.5 s floor: real ordering, demo speed.
+    speed: float = 0.06
+    min_job_seconds: float = 1.5
+    concurrency_limit: int = 8
+    backlog_limit: int = 32
+    required_token: str | None = None  # None: any Bearer token is accepted
+    webhook_allow_remote: bool = False  # webhooks go to loopback targets only unless this is set
+    invalid_body_status: int = 400  # Krea documents 400; some integrators saw 422
+    balance_usd: float | None = None  # None: unlimited. Otherwise 402 once spent.
+    keep_jobs: int = 2000  # oldest finished jobs (and their images) are dropped past this
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The Gradio app: where it listens, how many runs at once, where finished images go."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    concurrency_limit: int = 16  # simultaneous runs per event; remote jobs wait on Krea, not on our CPU
+    max_threads: int = 64
+    output_dir: Path = PROJECT_ROOT / "outputs"
+    sandbox_poll: PollPolicy = field(
+        default_factory=lambda: PollPolicy(initial_interval=0.2, backoff=1.2, max_interval=0.5, deadline=120.0)
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = field(default=None, repr=False)  # never printed, never logged
+    use_sandbox: bool = True
+    client: ClientSettings = field(default_factory=ClientSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    app: AppSettings = field(default_factory=AppSettings)
+
+    @property
+    def backend_name(self) -> str:
+        return "sandbox" if self.use_sandbox else "krea"
+
+
+def _env_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(env: dict[str, str], name: str, default: int) -> int:
+    return int(_env_float(env, name, default))
+
+
+def _env_bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def token_from_env(env: dict[str, str] | None = None) -> str | None:
+    """The Krea token from ``KREA_API_TOKEN`` (curl docs, Krea skills) or ``KREA_API_KEY`` (SDK docs)."""
+    env = os.environ if env is None else env
+    for name in ("KREA_API_TOKEN", "KREA_API_KEY"):
+        value = (env.get(name) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build the settings from environment variables (see the README's configuration table)."""
+    env = dict(os.environ if env is None else env)
+    token = token_from_env(env)
+    sandbox_flag = env.get("PLAYGROUND_SANDBOX", "auto").strip().lower()
+    use_sandbox = token is None if sandbox_flag in {"", "auto"} else sandbox_flag in {"1", "true", "yes", "on"}
+
+    poll = PollPolicy(
+        initial_interval=_env_float(env, "KREA_POLL_INITIAL", PollPolicy.initial_interval),
+        backoff=_env_float(env, "KREA_POLL_BACKOFF", PollPolicy.backoff),
+        max_interval=_env_float(env, "KREA_POLL_MAX", PollPolicy.max_interval),
+        deadline=_env_float(env, "KREA_JOB_DEADLINE", PollPolicy.deadline),
+    )
+    client = ClientSettings(
+        base_url=(env.get("KREA_API_BASE") or KREA_API_BASE).rstrip("/"),
+        connect_timeout=_env_float(env, "KREA_CONNECT_TIMEOUT", ClientSettings.connect_timeout),
+        read_timeout=_env_float(env, "KREA_READ_TIMEOUT", ClientSettings.read_timeout),
+        retry=RetryPolicy(total=_env_int(env, "KREA_RETRIES", RetryPolicy.total)),
+        poll=poll,
+    )
+    sandbox = SandboxSettings(
+        port=_env_int(env, "SANDBOX_PORT", SandboxSettings.port),
+        speed=_env_float(env, "SANDBOX_SPEED", SandboxSettings.speed),
+        min_job_seconds=_env_float(env, "SANDBOX_MIN_JOB_SECONDS", SandboxSettings.min_job_seconds),
+        concurrency_limit=_env_int(env, "SANDBOX_CONCURRENCY", SandboxSettings.concurrency_limit),
+        backlog_limit=_env_int(env, "SANDBOX_BACKLOG", SandboxSettings.backlog_limit),
+    )
+    app = AppSettings(
+        host=env.get("GRADIO_SERVER_NAME") or AppSettings.host,
+        port=_env_int(env, "GRADIO_SERVER_PORT", AppSettings.port),
+        share=_env_bool(env, "PLAYGROUND_SHARE", False),
+        concurrency_limit=_env_int(env, "PLAYGROUND_CONCURRENCY", AppSettings.concurrency_limit),
+        output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
+    )
+    return Settings(token=token, use_sandbox=use_sandbox, client=client, sandbox=sandbox, app=app)
+
+
+def replace(obj, **changes):
+    """``dataclasses.replace`` re-exported so callers need one import for tuning settings in tests."""
+    return dataclasses.replace(obj, **changes)
