@@ -1,0 +1,191 @@
+"""One run as a stream of RunUpdate objects: validate, submit, follow, preview, download, save.
+
+Nothing here knows Gradio. The stream never raises for an expected failure: it ends with a terminal update
+carrying a RunError, so every tab renders failures the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from playground.catalog import Model, ValidationFailed, check_params
+from playground.krea.client import KreaClient
+from playground.krea.errors import JobCancelled, JobFailed, KreaError
+from playground.krea.jobs import Job, status_label
+from playground.outputs import png_metadata, preview_image, save_final_png
+from playground.runs import (
+    PHASE_CANCELLED,
+    PHASE_DONE,
+    PHASE_DOWNLOADING,
+    PHASE_FAILED,
+    PHASE_FOLLOWING,
+    PHASE_SUBMITTING,
+    RUNNING_STATUSES,
+    RunError,
+    RunTimings,
+    RunUpdate,
+    run_error_from,
+)
+from playground.settings import PollPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Clock:
+    """Turns observed statuses into queue and run seconds (resolution: one poll interval)."""
+
+    started: float
+    now: Callable[[], float]
+    accepted: float | None = None
+    running_since: float | None = None
+    ended: float | None = None
+
+    def observe(self, status: str | None) -> None:
+        t = self.now()
+        if status in RUNNING_STATUSES and self.running_since is None:
+            self.running_since = t
+        if status in ("completed", "failed", "cancelled") and self.ended is None:
+            self.ended = t
+
+    def timings(self) -> RunTimings:
+        t = self.now()
+        queue = run = None
+        if self.accepted is not None:
+            queue = (self.running_since or self.ended or t) - self.accepted
+            if self.running_since is None and self.ended is None:
+                queue = t - self.accepted
+        if self.running_since is not None:
+            run = (self.ended or t) - self.running_since
+        submit = None if self.accepted is None else self.accepted - self.started
+        return RunTimings(elapsed=t - self.started, queue=queue, run=run, submit=submit)
+
+
+def _cancel_quietly(client: KreaClient, job_id: str) -> Job | None:
+    try:
+        return client.cancel_job(job_id)
+    except KreaError as exc:  # the run is over for the user either way; say so in the log only
+        log.warning("could not cancel job %s: %s", job_id, exc.user_message)
+        return None
+
+
+def run_generation(
+    client: KreaClient,
+    model: Model,
+    params: dict,
+    *,
+    output_dir: Path,
+    backend: str,
+    poll: PollPolicy | None = None,
+    stop: threading.Event | None = None,
+    now: Callable[[], float] = time.monotonic,
+) -> Iterator[RunUpdate]:
+    """Yield every change of one generation until a terminal update (done, failed or cancelled).
+
+    Setting `stop` cancels the remote job (DELETE /jobs/{id}) and ends the stream with a cancelled update. If the
+    consumer abandons the stream (a closed tab), the remote job is cancelled too, so nobody pays for a lost image.
+    """
+    stop = stop or threading.Event()
+    clock = _Clock(started=now(), now=now)
+    seed = params.get("seed")
+    base = RunUpdate(model_id=model.id, phase=PHASE_SUBMITTING, label="Checking parameters…", seed=seed,
+                     params=dict(params))
+
+    def failed(error: RunError, **changes) -> RunUpdate:
+        return base.evolve(phase=PHASE_FAILED, label="Failed", error=error, timings=clock.timings(), **changes)
+
+    try:
+        check_params(model, params)
+    except ValidationFailed as exc:
+        yield failed(run_error_from(exc))
+        return
+    yield base.evolve(label="Sending to the API…", timings=clock.timings())
+    if stop.is_set():
+        yield base.evolve(phase=PHASE_CANCELLED, label="Cancelled before it was sent", timings=clock.timings())
+        return
+
+    try:
+        job = client.submit_job(model, params)
+    except KreaError as exc:
+        yield failed(run_error_from(exc))
+        return
+    clock.accepted = now()
+    base = base.evolve(job_id=job.job_id, phase=PHASE_FOLLOWING)
+    finished = False
+    try:
+        clock.observe(job.status)
+        yield base.evolve(status=job.status, label=status_label(job.status), timings=clock.timings())
+        job, last_preview = yield from _follow(client, base, job, clock, poll, stop)
+        if stop.is_set() and not job.is_terminal:
+            cancelled = _cancel_quietly(client, job.job_id)
+            finished = True
+            clock.observe("cancelled")
+            status = cancelled.status if cancelled else job.status
+            yield base.evolve(phase=PHASE_CANCELLED, status=status, label="Cancelled", preview=last_preview,
+                              timings=clock.timings(),
+                              error=RunError("cancelled", "You stopped this run; the job was cancelled on the "
+                                                          "server and will not be billed."))
+            return
+        finished = True
+        yield from _finish(client, base, job, clock, last_preview, output_dir, backend)
+    except KreaError as exc:
+        finished = True  # a timeout keeps the job alive on purpose: it may still finish and can be fetched later
+        yield failed(run_error_from(exc), status=job.status)
+    finally:
+        if not finished:
+            # GeneratorExit (tab closed, Gradio cancel) or a bug: don't leave a billed job running for nobody.
+            threading.Thread(target=_cancel_quietly, args=(client, job.job_id), daemon=True).start()
+
+
+def _follow(client, base, job, clock, poll, stop):
+    """Yield an update per observed change; return the last job and the last preview shown."""
+    last_preview = None
+    last_preview_url = None
+    for job in client.poll_job(job.job_id, poll=poll, stop=stop):
+        clock.observe(job.status)
+        preview_urls = job.preview_urls
+        if preview_urls and preview_urls[-1] != last_preview_url:
+            last_preview_url = preview_urls[-1]
+            try:
+                last_preview = preview_image(client.download_image(last_preview_url))
+            except KreaError as exc:  # a preview is a nicety; the final image is what matters
+                log.info("preview unavailable for %s: %s", job.job_id, exc.user_message)
+        yield base.evolve(status=job.status, label=status_label(job.status), preview=last_preview,
+                          timings=clock.timings())
+        if job.is_terminal:
+            break
+    return job, last_preview
+
+
+def _finish(client, base, job, clock, last_preview, output_dir, backend):
+    """Turn a terminal job into the final update: a saved PNG, or the reason there is none."""
+    if job.status == "cancelled":
+        yield base.evolve(phase=PHASE_CANCELLED, status=job.status, label="Cancelled", timings=clock.timings(),
+                          error=run_error_from(JobCancelled(job)))
+        return
+    if job.status != "completed" or not job.urls:
+        yield base.evolve(phase=PHASE_FAILED, status=job.status, label="Failed", timings=clock.timings(),
+                          preview=last_preview, error=run_error_from(JobFailed(job)))
+        return
+    yield base.evolve(phase=PHASE_DOWNLOADING, status=job.status, label="Downloading the image…",
+                      preview=last_preview, timings=clock.timings())
+    params = base.params or {}
+    metadata = png_metadata(prompt=str(params.get("prompt", "")), model_id=base.model_id, params=params,
+                            seed=base.seed, job_id=job.job_id, backend=backend)
+    try:
+        path, size = save_final_png(client.download_image(job.urls[0]), output_dir, metadata)
+    except (KreaError, OSError) as exc:
+        # The job succeeded and may be billed: never drop it silently. Say where the image still is.
+        reason = exc.user_message if isinstance(exc, KreaError) else str(exc)
+        yield base.evolve(phase=PHASE_FAILED, status=job.status, label="Download failed", timings=clock.timings(),
+                          preview=last_preview,
+                          error=RunError("bad_image", f"The image was made (job {job.job_id}) but could not be "
+                                                      f"saved: {reason} It is still at {job.urls[0]}"))
+        return
+    yield base.evolve(phase=PHASE_DONE, status=job.status, label="Completed", image_path=str(path),
+                      image_size=size, timings=clock.timings())

@@ -1,0 +1,80 @@
+"""The Gradio app: header, backend banner, tabs, and the launch options that keep it safe to host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from playground.catalog import Catalog
+from playground.sessions import Backend, SessionRegistry
+from playground.settings import Settings
+from playground.ui.context import UIContext
+from playground.ui.compare_tab import build_compare_tab
+from playground.ui.generate_tab import build_generate_tab
+from playground.ui.render import backend_banner
+
+STYLE_PATH = Path(__file__).with_name("style.css")
+
+# Ctrl/Cmd+Enter submits from anywhere in a tab (Enter in the prompt box is handled by Gradio's own submit).
+SHORTCUTS_JS = """
+() => {
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey)) return;
+    const tab = document.querySelector('.tabitem:not([style*="display: none"])') || document;
+    const btn = tab.querySelector('#generate-btn, #compare-btn');
+    if (btn) { e.preventDefault(); btn.click(); }
+  });
+}
+"""
+
+
+def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, SessionRegistry]:
+    """Build the whole page. Returns the Blocks and the session registry (tests inspect it)."""
+    sessions = SessionRegistry(backend)
+    with gr.Blocks(title="Krea Playground", fill_width=False) as demo:
+        ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions,
+                        output_dir=settings.app.output_dir, concurrency_limit=settings.app.concurrency_limit)
+        with gr.Row(elem_id="header"):
+            gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
+                    '<span class="subtitle">text-to-image, every model, side by side</span></div>')
+        gr.HTML(backend_banner(backend.name, backend.base_url))
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
+                build_generate_tab(ctx)
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                build_compare_tab(ctx)
+        demo.load(None, None, None, js=SHORTCUTS_JS)
+
+        def forget_session(request: gr.Request):
+            sessions.drop(request.session_hash or "anonymous")
+
+        demo.unload(forget_session)
+    return demo, sessions
+
+
+def theme() -> gr.themes.Base:
+    # System fonts only: a web font would be an outbound request from every visitor's browser.
+    return gr.themes.Soft(
+        primary_hue="violet",
+        secondary_hue="sky",
+        neutral_hue="slate",
+        font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def launch_options(settings: Settings) -> dict:
+    """Options for demo.launch(): no run history (inputs may carry tokens), no outbound calls, bounded threads."""
+    return {
+        "server_name": settings.app.host,
+        "server_port": settings.app.port,
+        "share": settings.app.share,
+        "max_threads": settings.app.max_threads,
+        "run_history": False,
+        "footer_links": ["api", "settings"],
+        "allowed_paths": [str(settings.app.output_dir)],
+        "theme": theme(),
+        "css_paths": [str(STYLE_PATH)],
+        "enable_monitoring": False,
+    }

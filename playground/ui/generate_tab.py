@@ -1,0 +1,119 @@
+"""The Generate tab: prompt, model, the model's own parameters, and a live view of one job."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from playground.catalog import Model
+from playground.generate import run_generation
+from playground.ui.context import UIContext
+from playground.ui.form import SIZE_PRESETS, ParamForm
+from playground.ui.render import model_card, model_summary, status_html
+
+EXAMPLES = [
+    "a serene mountain landscape at sunset",
+    "a cat curled up on a windowsill on a snowy night, cozy lamp light",
+    "neon cyberpunk city street after rain, pink and teal reflections",
+    "an ocean beach at sunrise, soft watercolor",
+    "a misty pine forest with a small wooden cabin, golden hour",
+    "a desert caravan under a purple galaxy sky",
+]
+DEFAULT_MODEL = "bfl/flux-1-dev"
+RUN_KEY = "generate"
+
+
+def model_choices(models: list[Model]) -> list[tuple[str, str]]:
+    return [(f"{m.name} · {model_summary(m)}", m.id) for m in models]
+
+
+def build_generate_tab(ctx: UIContext) -> None:
+    models = [m for m in ctx.catalog.models if not m.needs_image]
+    default = next((m for m in models if m.id == DEFAULT_MODEL), models[0])
+
+    with gr.Row(equal_height=False, elem_id="generate-row"):
+        with gr.Column(scale=5, min_width=320):
+            prompt = gr.Textbox(label="Prompt", lines=3, max_lines=10, elem_id="prompt", autofocus=True,
+                                placeholder="Describe the image you want…  (Enter or Ctrl+Enter to generate)")
+            with gr.Row(elem_id="run-buttons"):
+                generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=3)
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", scale=1)
+            model_dd = gr.Dropdown(model_choices(models), value=default.id, label="Model", elem_id="model",
+                                   filterable=True)
+            card = gr.HTML(model_card(default), elem_id="model-card")
+            with gr.Row(elem_id="size-wh", visible=default.sizing == "wh") as size_group:
+                width = gr.Number(label="Width", precision=0, elem_id="width", min_width=90, value=1024)
+                height = gr.Number(label="Height", precision=0, elem_id="height", min_width=90, value=1024)
+                swap = gr.Button("⇄", elem_id="swap-size", size="sm", min_width=40, scale=0)
+            size_preset = gr.Radio(list(SIZE_PRESETS), label="Aspect ratio preset", elem_id="size-preset",
+                                   visible=default.sizing == "wh")
+            with gr.Row(elem_id="size-ratio", visible=default.sizing != "wh") as ratio_group:
+                aspect_ratio = gr.Dropdown([], label="Aspect ratio", elem_id="aspect-ratio", allow_custom_value=True)
+                resolution = gr.Dropdown([], label="Resolution", elem_id="resolution", allow_custom_value=True)
+            with gr.Row(elem_id="seed-row"):
+                seed = gr.Number(label="Seed", precision=0, value=0, elem_id="seed", minimum=0)
+                randomize = gr.Checkbox(label="Randomize seed", value=True, elem_id="randomize")
+            with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+                names = ParamForm.advanced_names(models)
+                advanced = {}
+                for name in names:
+                    declared = [m.param(name) for m in models if m.param(name) is not None]
+                    advanced[name] = ParamForm.make_component(declared, name, default)
+            gr.Examples(EXAMPLES, inputs=[prompt], label="Try a prompt", elem_id="examples")
+
+        with gr.Column(scale=6, min_width=320):
+            status = gr.HTML(status_html(None), elem_id="status")
+            image = gr.Image(label="Result", format="jpeg", elem_id="result-image", interactive=False,
+                             buttons=["download", "fullscreen"], height=560)
+            with gr.Accordion("Request sent", open=False, elem_id="request-accordion"):
+                request_json = gr.Code(language="json", elem_id="request-json", interactive=False)
+
+    form = ParamForm(catalog=ctx.catalog, models=models, advanced=advanced, width=width, height=height,
+                     size_preset=size_preset, swap=swap, aspect_ratio=aspect_ratio, resolution=resolution,
+                     seed=seed, randomize=randomize, size_group=size_group, ratio_group=ratio_group)
+
+    def on_model(model_id: str):
+        model = ctx.catalog.get(model_id)
+        return [model_card(model), gr.update(visible=model.sizing == "wh"), *form.reshape(model)]
+
+    model_outputs = [card, size_preset, *form.reshape_outputs()]
+    model_dd.change(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
+    ctx.demo.load(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
+
+    size_preset.input(lambda model_id, preset: form.preset_size(ctx.catalog.get(model_id), preset),
+                      [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
+    swap.click(lambda w, h: (h, w), [width, height], [width, height], queue=False, api_visibility="private")
+
+    def generate(request: gr.Request, model_id: str, prompt_text: str, *values):
+        model = ctx.catalog.get(model_id)
+        params = form.collect(model, prompt_text, list(values))
+        session = request.session_hash or "anonymous"
+        stop = ctx.sessions.begin_run(session, RUN_KEY)
+        shown = None
+        try:
+            updates = run_generation(ctx.sessions.client(session), model, params, output_dir=ctx.output_dir,
+                                     backend=ctx.backend.name, poll=ctx.backend.client_settings.poll, stop=stop)
+            for update in updates:
+                picture = update.image_path or update.preview
+                if update.is_terminal and update.image_path is None:
+                    picture = update.preview if update.phase == "cancelled" else None
+                image_out = gr.skip() if picture is shown else picture
+                shown = picture
+                yield (status_html(update, model.expected_seconds), image_out,
+                       update.seed if update.seed is not None else gr.skip(),
+                       json.dumps({"model": model.path, "body": update.params or params}, indent=2))
+        finally:
+            ctx.sessions.end_run(session, RUN_KEY, stop)
+
+    run_inputs = [model_dd, prompt, *form.components()]
+    run_outputs = [status, image, seed, request_json]
+    gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
+                      concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="generate",
+                      show_progress="hidden")
+
+    def stop(request: gr.Request):
+        ctx.sessions.stop_runs(request.session_hash or "anonymous", RUN_KEY)
+
+    # The stop switch makes the running stream cancel the remote job and say so; it needs no queue slot.
+    stop_btn.click(stop, None, None, queue=False, api_name="stop")

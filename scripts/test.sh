@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh machine, then runs every test.
+# Used by the README's test command and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+
+# Browser tests drive Debian's Chromium (no `playwright install`: that would download a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing Debian chromium for the browser tests..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q chromium >/dev/null
+  else
+    echo "NOTE: /usr/bin/chromium is missing and this is not root: browser tests will be skipped." >&2
+    echo "      Install it with: sudo apt-get install -y chromium" >&2
+  fi
+fi
+
+"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+export GRADIO_ANALYTICS_ENABLED=False
+export PYTHONDONTWRITEBYTECODE=1
+exec "$PYTHON" -m pytest -q -rs -p no:cacheprovider "$@"
