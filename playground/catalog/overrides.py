@@ -1,0 +1,290 @@
+"""Facts about the models that the OpenAPI snapshot does not carry, as plain data.
+
+Each fact cites its mark from ``../shared/krea/API-NOTES.md``: [C] confirmed by Krea, [C-old] confirmed only in
+an older snapshot, [3P] third-party report, [I] our inference or guess. The derivation in
+:mod:`playground.catalog.from_openapi` reads the spec first and fills or corrects it from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Provider of each id prefix (the first path segment after /generate/image/). Unknown prefixes are title-cased.
+PROVIDERS: dict[str, str] = {
+    "krea": "Krea",
+    "bfl": "Black Forest Labs",
+    "google": "Google",
+    "openai": "OpenAI",
+    "bytedance": "ByteDance",
+    "ideogram": "Ideogram",
+    "runway": "Runway",
+    "luma": "Luma",
+    "qwen": "Alibaba Qwen",
+    "z-image": "Z Image",
+}
+
+# Display order: the five "popular models" of Krea's docs landing page [C], then the other Krea 2 variants,
+# then everything else grouped by provider in this order (unknown providers after, alphabetically), and the
+# models that need an input image at the very end.
+POPULAR: tuple[str, ...] = (
+    "krea/krea-2/medium",
+    "bfl/flux-1-dev",
+    "google/nano-banana-pro",
+    "bytedance/seedream-4",
+    "openai/gpt-image-2",
+)
+SHOWN_FIRST: tuple[str, ...] = POPULAR + ("krea/krea-2/large", "krea/krea-2/medium-turbo")
+PROVIDER_ORDER: tuple[str, ...] = (
+    "Krea", "Black Forest Labs", "Google", "OpenAI", "ByteDance", "Ideogram", "Luma", "Runway",
+    "Alibaba Qwen", "Z Image",
+)
+
+# Used when neither the spec nor the facts below give a duration [I].
+DEFAULT_EXPECTED_SECONDS = 20.0
+
+
+def _krea2_schema(resolutions: list[str]) -> dict[str, Any]:
+    """Krea 2 request body (API-NOTES §2.2 (1)); Medium and Large share one public shape [C K2L/K2M]."""
+    style_item = {  # LoRA styles: items {id, strength} [C SKILLS-G live schema]; the -2..2 range as on Flux [I]
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "strength": {"type": "number", "minimum": -2, "maximum": 2}},
+        "required": ["id"],
+    }
+    ref_item = {  # style references: strength 0 (none) .. 1 (max), default 0.5 [C K2]
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+        },
+        "required": ["url"],
+    }
+    moodboard_item = {  # {id: moodboard UUID, strength 0..1 default 0.23} [C SKILLS-G live schema]
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.23},
+        },
+        "required": ["id"],
+    }
+
+    def slider(label: str) -> dict[str, Any]:  # generative sliders, -100..100, 0 neutral [C K2 sliders page]
+        return {"type": "integer", "minimum": -100, "maximum": 100, "default": 0, "description": label}
+
+    return {
+        "type": "object",
+        "properties": {
+            "prompt": {"type": "string", "minLength": 1},  # no max length documented [C by absence]
+            "aspect_ratio": {
+                "type": "string",
+                "enum": ["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"],  # [C K2L]
+            },
+            "resolution": {"type": "string", "enum": resolutions},  # 1K [C]; Turbo also 2K [3P]
+            "seed": {"type": ["number", "null"]},  # random when omitted [I]
+            "creativity": {"type": "string", "enum": ["raw", "low", "medium", "high"], "default": "medium"},  # [C]
+            "intensity": slider("Generative slider: intensity"),
+            "complexity": slider("Generative slider: complexity"),
+            # Documented on the sliders page [C], missing from the 2026-06-11 live schema [C SKILLS-G]: kept.
+            "movement": slider("Generative slider: movement"),
+            "styles": {"type": "array", "items": style_item, "description": "LoRA styles"},
+            "image_style_references": {
+                "type": "array", "items": ref_item, "maxItems": 10, "description": "Style reference images",  # [C]
+            },
+            "moodboards": {
+                "type": "array", "items": moodboard_item, "maxItems": 1, "description": "One moodboard",  # [C]
+            },
+        },
+        "required": ["prompt", "aspect_ratio", "resolution"],  # required per the K2L schema [C]
+        "additionalProperties": False,
+    }
+
+
+# Endpoints that the 2026-05 snapshot predates [C: not in SPEC]. A newer spec that has them wins.
+EXTRA_MODELS: dict[str, dict[str, Any]] = {
+    "krea/krea-2/medium": {"summary": "Krea 2 Medium", "schema": _krea2_schema(["1K"])},
+    "krea/krea-2/large": {"summary": "Krea 2 Large", "schema": _krea2_schema(["1K"])},
+    "krea/krea-2/medium-turbo": {"summary": "Krea 2 Medium Turbo", "schema": _krea2_schema(["1K", "2K"])},
+}
+
+_KREA2_SIZE_DEFAULTS = {
+    # Krea documents both as required with no default [C K2L]; 3P summaries claim 1:1 [3P]. We keep them
+    # required but give the form these defaults, so every request we send carries both fields [I].
+    "aspect_ratio": {"default": "1:1"},
+    "resolution": {"default": "1K"},
+}
+_SEEDREAM_SIZE = {
+    # The spec gives only a maximum of 4096 [C]; 512 keeps the form and the Compare tab sensible [I].
+    "width": {"minimum": 512},
+    "height": {"minimum": 512},
+}
+
+# Corrections to single parameters: model id -> param name -> Param field -> value.
+PARAM_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
+    "krea/krea-2/medium": _KREA2_SIZE_DEFAULTS,
+    "krea/krea-2/large": _KREA2_SIZE_DEFAULTS,
+    "krea/krea-2/medium-turbo": _KREA2_SIZE_DEFAULTS,
+    # Live endpoint rejected sizes that are not multiples of 16, e.g. 1080x1350 [C SKILLS-G field report].
+    "openai/gpt-image-2": {"width": {"multiple_of": 16}, "height": {"multiple_of": 16}},
+    "bytedance/seedream-4": _SEEDREAM_SIZE,
+    "bytedance/seedream-5-lite": _SEEDREAM_SIZE,
+}
+
+# Per model: display name (only where the spec summary is not what we show), our own one-line description,
+# previews, needs_image, expected seconds (only where the spec table has none) with its source, price, notes.
+# Prices: a [C] USD figure, else a [3P] one, else usd None and the spec's compute units (API-NOTES §7).
+FACTS: dict[str, dict[str, Any]] = {
+    "krea/krea-2/medium": {
+        "description": "Krea's own model, at its best on expressive illustration; quick, cheap, shows previews.",
+        "previews": True,  # "has generation previews" [C SKILLS-G, weak]
+        "seconds": (8, "[I] guess: smaller and faster than Large"),
+        "price": (0.030, "per image at 1K", "confirmed"),  # [C K2M]
+        "notes": ("$0.035 with style references, $0.040 with a moodboard.",  # [C K2M]
+                  "aspect_ratio and resolution are required; the form always sends them (default 1:1, 1K)."),
+    },
+    "krea/krea-2/large": {
+        "description": "Krea's larger model, aimed at expressive photorealism; slower and dearer than Medium.",
+        "previews": True,  # [C SKILLS-G, weak]
+        "seconds": (15, "[I] guess: more than twice Medium's size"),
+        "price": (0.060, "per image at 1K", "confirmed"),  # [C K2L]
+        "notes": ("$0.065 with style references, $0.070 with a moodboard.",  # [C K2L]
+                  "aspect_ratio and resolution are required; the form always sends them (default 1:1, 1K)."),
+    },
+    "krea/krea-2/medium-turbo": {
+        "description": "The quickest and cheapest Krea 2 variant, for fast drafts; reportedly up to 2K.",
+        "previews": True,  # same family as Medium [C SKILLS-G, weak]
+        "seconds": (4, "[I] guess: the fastest Krea 2 variant"),
+        "price": (0.015, "per image at 1K", "third-party"),  # [3P]
+        "notes": ("2K resolution and the price come from third-party reports only.",),
+    },
+    "bfl/flux-1-dev": {
+        "description": "FLUX.1 [dev] hosted by Krea: fast, with steps, guidance and LoRA styles.",
+        "previews": True,  # [I] a Krea-hosted model, so its own pipeline can stream previews
+        "price": (0.007, "per image", "third-party"),  # [3P]
+        # [I] rename: Flux Kontext docs list guidance_scale_flux -> guidance_scale as a deprecated alias.
+        "notes": ("Guidance is sent as guidance_scale_flux, as in the 2026-05 spec; newer docs may call it "
+                  "guidance_scale.",),
+    },
+    "bfl/flux-1-kontext-dev": {
+        "description": "Flux for editing: reworks the image you give it according to the prompt.",
+        "previews": True,  # [I] Krea-hosted, as Flux
+        "needs_image": True,  # an editing model [C SPEC summary], although image_url is optional in the schema
+        "price": (0.0128, "per image", "confirmed"),  # [C KONTEXT]
+        "notes": ("Give it an image_url to edit.",),
+    },
+    "google/nano-banana-pro": {
+        "description": "Google's most capable model: reasons over long prompts and renders text well; slow.",
+        "seconds": (20, "[I] guess"),
+        "price": (0.15, "per image", "third-party"),  # [3P]
+        "notes": ("With image_urls given, style_images are ignored.",  # [C SPEC]
+                  "May ignore an aspect-ratio-only request; explicit width and height are safer."),  # [C SKILLS-G]
+    },
+    "google/nano-banana-2": {
+        "description": "A cheaper, quicker Nano Banana with output up to 4K.",
+        "seconds": (15, "[I] guess"),
+        "price": (0.08, "per image at 1K", "confirmed"),  # [C NB2]; a [3P] $0.06 conflicts
+        "notes": ("$0.12 at 2K, $0.16 at 4K.", "With image_urls given, style_images are ignored."),  # [C NB2, SPEC]
+    },
+    "google/nano-banana": {
+        "description": "Google's original Nano Banana: versatile generation and editing from references.",
+        "seconds": (12, "[I] guess"),
+        "notes": ("With image_urls given, style_images are ignored.",),  # [C SPEC]
+    },
+    "bfl/flux-1.1-pro": {
+        "description": "BFL's hosted Pro model: solid quality at moderate cost, sizes 256 to 1440 px.",
+        "seconds": (10, "[I] guess"),
+        "price": (0.06, "per image", "third-party"),  # [3P]
+    },
+    "bfl/flux-1.1-pro-ultra": {
+        "description": "BFL's top tier for large pictures, with an optional raw photographic look.",
+        "seconds": (15, "[I] guess"),
+    },
+    "ideogram/ideogram-2-turbo": {
+        "name": "Ideogram 2 Turbo",
+        "description": "A distilled, quick Ideogram that handles lettering and posters well.",
+        "seconds": (8, "[I] guess"),
+    },
+    "ideogram/ideogram-3": {
+        "name": "Ideogram 3",
+        "description": "Ideogram's polished all-rounder; strong on text in images, takes character references.",
+        "seconds": (15, "[I] guess"),
+        "price": (0.063, "per image without character references", "third-party"),  # [3P]
+        "notes": ("About $0.16 with character reference images (third-party figure).",),  # [3P] $0.1575
+    },
+    "google/imagen-3": {
+        "description": "Google's previous Imagen generation.",
+        "seconds": (12, "[I] guess"),
+    },
+    "google/imagen-4": {
+        "description": "Google's current Imagen: balanced quality and speed.",
+        "seconds": (12, "[I] guess"),
+        "price": (0.042, "per image", "third-party"),  # [3P]
+    },
+    "google/imagen-4-fast": {
+        "description": "The quickest and cheapest Imagen 4.",
+        "seconds": (6, "[I] guess"),
+        "price": (0.021, "per image", "confirmed"),  # [C IMG4F]
+    },
+    "google/imagen-4-ultra": {
+        "description": "The highest-fidelity Imagen 4.",
+        "seconds": (20, "[I] guess"),
+        "price": (0.063, "per image", "third-party"),  # [3P]
+        "notes": ("Has been seen ignoring the requested shape and returning 1024x1024.",),  # [C SKILLS-G]
+    },
+    "runway/gen-4-image": {
+        "description": "Runway's cinematic stills, steered by one to three tagged reference images.",
+        # Item shape and count [C SPEC]; the @tag convention is Runway's own usage [I].
+        "notes": ("Needs 1 to 3 reference_images, each {url, tag}; refer to a tag in the prompt with @tag.",),
+    },
+    "openai/gpt-image": {
+        "name": "ChatGPT Image",
+        "description": "OpenAI's first ChatGPT image model: careful prompt following, but slow.",
+        "price": (0.03, "per image", "third-party"),  # [3P]
+    },
+    "openai/gpt-image-2": {
+        "name": "GPT Image 2",  # Krea's docs call it "ChatGPT 2" [C]
+        "description": "OpenAI's newer image model, good at edits and lettering; sizes in steps of 16; slow.",
+        "notes": ("width and height are required and must be multiples of 16.",  # [C SPEC] + [C SKILLS-G]
+                  # The GPT2 page [C] shows aspect_ratio/resolution; the live API rejected aspect_ratio alone.
+                  "Newer docs add optional aspect_ratio/resolution; this catalog keeps the 2026-05 spec shape "
+                  "(width and height only), which the live API accepts."),
+    },
+    "luma/uni-1": {
+        "description": "Luma's reasoning model that plans before drawing; faithful to long prompts.",
+        "seconds": (30, "[I] guess: a reasoning model"),
+    },
+    "bytedance/seedream-4": {
+        "description": "ByteDance's photoreal model with clean text rendering, up to 4096 px.",
+        "seconds": (20, "[C-old BILL] ~20 s"),
+        "notes": ("width and height are required (up to 4096; we keep them at 512 or more).",),
+    },
+    "bytedance/seedream-5-lite": {
+        "description": "A lighter Seedream that reasons and can search the web; replaces Seedream 3.",
+        "seconds": (25, "[I] guess"),
+        "price": (0.0368, "per image", "confirmed"),  # [C SD5L]; a [3P] $0.04 conflicts
+        "notes": ("width and height are required (up to 4096; we keep them at 512 or more).",),
+    },
+    "qwen/2512": {
+        "description": "Alibaba's Qwen image model: affordable, with a negative prompt and CFG control.",
+    },
+    "z-image/z-image": {
+        "description": "A tiny, very fast and very cheap model; realistic, with little variety between seeds.",
+        "price": (0.003, "per image", "third-party"),  # [3P]
+    },
+    "bytedance/seededit": {
+        "description": "ByteDance's editor: changes the image you give it as the prompt asks.",
+        "seconds": (20, "[I] guess"),
+    },
+}
+
+# Sunset models: Krea answers 410 with this body (API-NOTES §5.1) [C DEPR].
+RETIRED: tuple[dict[str, Any], ...] = (
+    {
+        "id": "bytedance/seedream-3",
+        "name": "Seedream 3",
+        "sunset_date": "2026-05-13",  # [C DEPR]
+        "replacement": "bytedance/seedream-5-lite",  # [C DEPR]
+        # Wording modelled on the DEPR example body [C]; the exact text for this model is not stored [I].
+        "message": "The model 'image/bytedance/seedream-3' was deprecated on 2026-05-13. "
+                   "Use 'image/bytedance/seedream-5-lite' instead.",
+        "migration_url": "https://docs.krea.ai/developers/deprecations#seedream-3",  # anchor guessed [I]
+    },
+)
