@@ -1,0 +1,276 @@
+"""``KreaClient``: the one object that talks HTTP to Krea (or to the sandbox, which speaks the same protocol).
+
+One client per user session, built from that session's token: never a module-level client. Submit and
+follow are separate steps with the job id in hand between them, so a journal can sit in between later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from PIL import Image
+
+from playground.krea import errors, transport
+from playground.krea.follow import JobFollower, PollingFollower, wait_for_job
+from playground.krea.jobs import Job, JobPage
+from playground.settings import ClientSettings, PollPolicy
+
+if TYPE_CHECKING:
+    from playground.catalog import Model
+
+log = logging.getLogger(__name__)
+
+IMAGE_PATH_PREFIX = "/generate/image/"
+MAX_DOWNLOAD_REDIRECTS = 3
+DOWNLOAD_CHUNK = 64 * 1024
+
+
+def host_allowed(host: str, suffixes: tuple[str, ...]) -> bool:
+    """True if ``host`` is one of ``suffixes`` or a subdomain of one (dot boundary: not "evilkrea.ai")."""
+    host = host.lower().rstrip(".")
+    for suffix in suffixes:
+        suffix = suffix.lower().strip(".")
+        if suffix and (host == suffix or host.endswith("." + suffix)):
+            return True
+    return False
+
+
+class KreaClient:
+    """Krea's job API: submit, get, cancel, list, follow, download. Every call has explicit timeouts."""
+
+    def __init__(self, token: str | None, settings: ClientSettings | None = None) -> None:
+        self.settings = settings or ClientSettings()
+        self.base_url = self.settings.base_url.rstrip("/")
+        self._has_token = bool(token)
+        self._api = transport.build_api_session(token, self.settings)
+        self._submit = transport.build_submit_session(token, self.settings)
+        self._download = transport.build_download_session(self.settings)
+        self._api_origin = transport.origin(self.base_url)
+
+    def __repr__(self) -> str:
+        return f"KreaClient(base_url={self.base_url!r}, token={'set' if self._has_token else 'none'})"
+
+    __str__ = __repr__
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for session in (self._api, self._submit, self._download):
+            session.close()
+
+    def __enter__(self) -> KreaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- plumbing ------------------------------------------------------------------------------------------
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return (self.settings.connect_timeout, self.settings.read_timeout)
+
+    def _call(self, session: requests.Session, method: str, path: str, *,
+              known_fields: frozenset[str] | None = None, **kwargs: Any) -> Any:
+        """One API call → parsed JSON (None for an empty body), or the typed error."""
+        url = self.base_url + path
+        host = self._api_origin[1]
+        try:
+            # Redirects are never followed: Krea's API does not redirect, and following one could carry the
+            # request (and on same-host hops, the token) somewhere we did not choose.
+            response = session.request(method, url, timeout=self._timeout, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            raise errors.from_transport(exc, host) from None  # `from None`: the chain holds the request
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        if response.status_code >= 300:
+            raise errors.from_response(response, known_fields)
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise errors.KreaAPIError(
+                f"{method} {path}: the answer was not JSON", response.status_code,
+                response.text[: errors.MAX_BODY_CHARS],
+                f"{host} answered with something that is not Krea's JSON. Check the API base URL.",
+            ) from None
+
+    def _job(self, data: Any, what: str) -> Job:
+        try:
+            return Job.from_dict(data)
+        except ValueError as exc:
+            raise errors.KreaAPIError(f"{what}: {exc}", 200, None,
+                                      "Krea answered with something that is not a job. Check the API base URL.",
+                                      ) from None
+
+    @staticmethod
+    def _job_path(job_id: str) -> str:
+        if not job_id:
+            raise ValueError("job_id is empty")
+        return "/jobs/" + quote(str(job_id), safe="")  # an id is one path segment, whatever it contains
+
+    # --- jobs ----------------------------------------------------------------------------------------------
+
+    def submit_job(self, model: Model | str, params: Mapping[str, Any], webhook_url: str | None = None,
+                   *, validate: bool = True) -> Job:
+        """Validate ``params`` against the catalog, then ``POST /generate/image/{model}`` → the pending job.
+
+        ``model`` is a catalog ``Model`` or a model id. An id not in the catalog is sent unvalidated: the
+        server decides (it may know newer models than our catalog, or answer 410 for retired ones).
+        ``validate=False`` skips the local check on purpose (when the catalog lags the live API; tests).
+        Raises ``ValidationFailed`` before any request, or a :class:`errors.KreaAPIError`.
+        """
+        from playground.catalog import check_params, load_catalog  # catalog is a sibling layer, loaded lazily
+
+        if isinstance(model, str):
+            model_id = model.strip().strip("/")
+            for prefix in (IMAGE_PATH_PREFIX.strip("/") + "/", "image/"):
+                model_id = model_id.removeprefix(prefix)
+            try:
+                resolved: Model | None = load_catalog().get(model_id)
+            except KeyError:
+                resolved = None
+            path = IMAGE_PATH_PREFIX + model_id
+        else:
+            resolved, path = model, model.path
+        known: frozenset[str] | None = None
+        if resolved is not None:
+            if validate:
+                check_params(resolved, dict(params))
+            path, known = resolved.path, resolved.accepts
+        headers = {"X-Webhook-URL": webhook_url} if webhook_url else {}
+        data = self._call(self._submit, "POST", path, json=dict(params), headers=headers, known_fields=known)
+        return self._job(data, f"POST {path}")
+
+    def get_job(self, job_id: str) -> Job:
+        """``GET /jobs/{id}``."""
+        path = self._job_path(job_id)
+        return self._job(self._call(self._api, "GET", path), f"GET {path}")
+
+    def cancel_job(self, job_id: str) -> Job:
+        """``DELETE /jobs/{id}``, then the job as it now stands (from the answer if it is a job, else a GET)."""
+        path = self._job_path(job_id)
+        data = self._call(self._api, "DELETE", path)
+        if isinstance(data, dict) and data.get("job_id") and data.get("status"):
+            return Job.from_dict(data)
+        return self.get_job(job_id)
+
+    def list_jobs(self, limit: int = 100, cursor: str | None = None, status: str | None = None) -> JobPage:
+        """One page of ``GET /jobs`` (newest first); pass ``page.next_cursor`` back for the next one."""
+        query: dict[str, Any] = {"limit": limit}
+        if cursor:
+            query["cursor"] = cursor
+        if status:
+            query["status"] = str(status)
+        data = self._call(self._api, "GET", "/jobs", params=query)
+        try:
+            return JobPage.from_dict(data)
+        except ValueError as exc:
+            raise errors.KreaAPIError(f"GET /jobs: {exc}", 200, None,
+                                      "Krea answered with something that is not a job list.") from None
+
+    def iter_jobs(self, limit: int = 100, status: str | None = None, max_pages: int | None = None) -> Iterator[Job]:
+        """Every job, page after page, each once (a cursor is a timestamp: equal ones could repeat an item)."""
+        cursor: str | None = None
+        seen_ids: set[str] = set()
+        seen_cursors: set[str] = set()
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            page = self.list_jobs(limit=limit, cursor=cursor, status=status)
+            pages += 1
+            for job in page.items:
+                if job.job_id not in seen_ids:
+                    seen_ids.add(job.job_id)
+                    yield job
+            if not page.items or not page.next_cursor or page.next_cursor in seen_cursors:
+                return  # a repeated cursor would loop forever
+            seen_cursors.add(page.next_cursor)
+            cursor = page.next_cursor
+
+    # --- following -----------------------------------------------------------------------------------------
+
+    def follower(self, poll: PollPolicy | None = None) -> JobFollower:
+        """The way this client learns of job updates (polling today; a webhook follower can replace it)."""
+        return PollingFollower(self.get_job, poll or self.settings.poll)
+
+    def poll_job(self, job_id: str, poll: PollPolicy | None = None,
+                 stop: threading.Event | None = None) -> Iterator[Job]:
+        """Yield the job when first fetched and on every change; end after the terminal job (no raise on
+        failed/cancelled). Transient errors are waited out; past the deadline, :class:`errors.JobTimeout`."""
+        return self.follower(poll).follow(job_id, stop)
+
+    def wait_for_job(self, job_id: str, poll: PollPolicy | None = None,
+                     stop: threading.Event | None = None) -> Job:
+        """The completed job, or :class:`errors.JobFailed` / ``JobCancelled`` / ``JobTimeout``."""
+        return wait_for_job(self.follower(poll), job_id, stop)
+
+    # --- downloads -----------------------------------------------------------------------------------------
+
+    def _check_download_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise errors.BadImage(f"refused to fetch a {parts.scheme or 'relative'!s} URL; only http(s)")
+        scheme, host, port = transport.origin(url)
+        if not host:
+            raise errors.BadImage("the image URL has no host")
+        if (host, port) == self._api_origin[1:] or host_allowed(host, self.settings.download_host_suffixes):
+            return
+        raise errors.BadImage(f"refused to fetch from {host}: not the API host nor an allowed image host",
+                              user_message=f"The image link points to {host}, which is not a Krea host, so it "
+                                           "was not fetched.")
+
+    def download_image(self, url: str) -> bytes:
+        """The bytes of a result image: token-free session, allowed hosts only, size cap, verified as an image."""
+        cap = self.settings.download_max_bytes
+        for _ in range(MAX_DOWNLOAD_REDIRECTS + 1):
+            self._check_download_url(url)  # every hop, so a redirect cannot lead elsewhere
+            host = transport.origin(url)[1]
+            try:
+                response = self._download.get(url, stream=True, allow_redirects=False,
+                                              timeout=(self.settings.connect_timeout, self.settings.download_timeout))
+            except requests.RequestException as exc:
+                raise errors.from_transport(exc, host) from None
+            with response:
+                if response.is_redirect and response.headers.get("Location"):
+                    url = urljoin(url, response.headers["Location"])
+                    continue
+                if response.status_code != 200:
+                    raise errors.BadImage(
+                        f"HTTP {response.status_code} from {host}", response.status_code,
+                        f"The image could not be downloaded (HTTP {response.status_code} from {host}); "
+                        "the link may have expired.")
+                data = self._read_capped(response, cap, host)
+            _verify_image(data)
+            return data
+        raise errors.BadImage("too many redirects while downloading the image")
+
+    @staticmethod
+    def _read_capped(response: requests.Response, cap: int, host: str) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise errors.BadImage(f"image is {int(declared)} bytes, above the {cap}-byte limit")
+        buffer = bytearray()
+        try:
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                buffer += chunk
+                if len(buffer) > cap:  # the header may lie or be absent: count what actually arrives
+                    raise errors.BadImage(f"image is larger than the {cap}-byte limit")
+        except requests.RequestException as exc:
+            raise errors.from_transport(exc, host) from None
+        return bytes(buffer)
+
+
+def _verify_image(data: bytes) -> None:
+    if not data:
+        raise errors.BadImage("the download was empty")
+    try:
+        with Image.open(BytesIO(data)) as image:
+            image.verify()
+    except Exception as exc:  # Pillow raises many types (and DecompressionBombError) for bad input
+        raise errors.BadImage(f"the download is not a valid image ({type(exc).__name__})") from None

@@ -1,0 +1,117 @@
+"""Following a job until it ends: how the client learns of job updates.
+
+"How we learn of an update" sits behind :class:`JobFollower`, so a webhook-driven follower can replace
+polling later without touching the run stream that consumes the updates. :class:`PollingFollower` is the
+one we have: ``GET /jobs/{id}`` on a growing interval, yielding a :class:`Job` only when something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from playground.krea.errors import (
+    JobCancelled,
+    JobFailed,
+    JobTimeout,
+    KreaError,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from playground.krea.jobs import Job
+from playground.settings import PollPolicy
+
+log = logging.getLogger(__name__)
+
+# Worth waiting out while following: the job lives on at Krea whatever our connection does. (Timeout is a
+# TransportError.) Unauthorized, NotFound and the rest are raised at once: waiting cannot fix them.
+TRANSIENT_ERRORS: tuple[type[KreaError], ...] = (TransportError, ServerError, RateLimited)
+
+
+class JobFollower(Protocol):
+    """Anything that turns a job id into a stream of job updates ending with the terminal one."""
+
+    def follow(self, job_id: str, stop: threading.Event | None = None) -> Iterator[Job]:
+        """Yield the job when first seen and on every change; return after yielding a terminal job.
+
+        Ends quietly when ``stop`` is set; raises :class:`JobTimeout` past the deadline.
+        """
+        ...
+
+
+def poll_intervals(policy: PollPolicy) -> Iterator[float]:
+    """initial × backoff^n, capped at max_interval: fast at first (short jobs are seen soon), then gentler."""
+    interval = max(0.0, policy.initial_interval)
+    while True:
+        yield min(interval, policy.max_interval)
+        interval *= max(1.0, policy.backoff)
+
+
+def _change_key(job: Job) -> tuple:
+    return (job.status, job.urls, job.preview_urls)
+
+
+class PollingFollower:
+    """Follows a job by polling ``fetch(job_id)`` (normally ``KreaClient.get_job``)."""
+
+    def __init__(self, fetch: Callable[[str], Job], poll: PollPolicy,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._fetch = fetch
+        self._poll = poll
+        self._clock = clock
+
+    def follow(self, job_id: str, stop: threading.Event | None = None) -> Iterator[Job]:
+        stop = stop or threading.Event()  # a private event keeps one code path (stop.wait is our sleep)
+        started = self._clock()
+        deadline = started + self._poll.deadline
+        intervals = poll_intervals(self._poll)
+        last_key: tuple | None = None
+        last_status: str | None = None
+        last_error: KreaError | None = None
+        while not stop.is_set():
+            wait = next(intervals)
+            try:
+                job = self._fetch(job_id)
+            except TRANSIENT_ERRORS as exc:
+                # urllib3 already retried this call; the job is still running at Krea, so keep following.
+                log.info("polling job %s: %s (will retry)", job_id, exc)
+                last_error = exc
+                if isinstance(exc, RateLimited) and exc.retry_after:
+                    wait = max(wait, exc.retry_after)
+            else:
+                last_error = None
+                last_status = job.status
+                key = _change_key(job)
+                if key != last_key:
+                    last_key = key
+                    yield job
+                if job.is_terminal:
+                    return
+            now = self._clock()
+            if now >= deadline:
+                raise JobTimeout(job_id, last_status, now - started, last_error)
+            # One last poll lands on the deadline rather than past it.
+            if stop.wait(min(wait, deadline - now)):
+                return
+
+
+def wait_for_job(follower: JobFollower, job_id: str, stop: threading.Event | None = None) -> Job:
+    """The completed job, or :class:`JobFailed` / :class:`JobCancelled` / :class:`JobTimeout`.
+
+    A ``completed`` job without an image counts as failed (a silent refusal by the provider). If ``stop``
+    is set first, the last job seen is returned as is (not terminal: check ``job.is_terminal``).
+    """
+    last: Job | None = None
+    for job in follower.follow(job_id, stop):
+        last = job
+    if last is None:  # stopped before the first answer
+        return Job(job_id=job_id, status="")
+    if last.status == "cancelled":
+        raise JobCancelled(last)
+    if last.is_terminal and last.failed:
+        raise JobFailed(last)
+    return last
