@@ -1,0 +1,89 @@
+"""``python -m playground.sandbox``: run the sandbox on its own, so anyone can point Krea's examples at it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from playground.settings import load_settings, replace
+
+from .engine import is_loopback_host
+from .runner import SandboxServer
+
+DEFAULT_PORT = 8787
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m playground.sandbox",
+        description="A Krea-compatible API server on your machine (procedural images; see docs/SANDBOX.md).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help=f"port (default $SANDBOX_PORT or {DEFAULT_PORT}; 0 = any)")
+    parser.add_argument("--speed", type=float, help="job duration = catalog seconds x this (default 0.06)")
+    parser.add_argument("--min-job-seconds", type=float, help="shortest job duration (default 1.5)")
+    parser.add_argument("--token", help="accept only this Bearer value (default: any)")
+    parser.add_argument("--concurrency", type=int, help="running jobs per key before backlog (default 8)")
+    parser.add_argument("--backlog", type=int, help="backlogged jobs per key before 429 (default 32)")
+    parser.add_argument("--balance-usd", type=float, help="USD balance; 402 once spent (default unlimited)")
+    parser.add_argument("--invalid-body-status", type=int, choices=(400, 422), help="status for bad bodies")
+    parser.add_argument("--allow-remote-webhooks", action="store_true", help="allow non-loopback X-Webhook-URL")
+    parser.add_argument("--keep-jobs", type=int, help="finished jobs kept before the oldest are dropped")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace):
+    settings = load_settings().sandbox
+    port = args.port if args.port is not None else int(os.environ.get("SANDBOX_PORT") or DEFAULT_PORT)
+    changes = {"host": args.host, "port": port}
+    for arg, name in (
+        ("speed", "speed"),
+        ("min_job_seconds", "min_job_seconds"),
+        ("token", "required_token"),
+        ("concurrency", "concurrency_limit"),
+        ("backlog", "backlog_limit"),
+        ("balance_usd", "balance_usd"),
+        ("invalid_body_status", "invalid_body_status"),
+        ("keep_jobs", "keep_jobs"),
+    ):
+        value = getattr(args, arg)
+        if value is not None:
+            changes[name] = value
+    if args.allow_remote_webhooks:
+        changes["webhook_allow_remote"] = True
+    return replace(settings, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    if not is_loopback_host(settings.host):
+        print(f"warning: listening on {settings.host}: other machines can reach this sandbox.", file=sys.stderr)
+    server = SandboxServer(settings)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    base = server.base_url
+    bearer = "$SANDBOX_TOKEN" if settings.required_token else "sandbox"
+    example = (
+        f"curl -X POST {base}/generate/image/bfl/flux-1-dev -H \"Authorization: Bearer {bearer}\" "
+        "-H \"Content-Type: application/json\" -d '{\"prompt\": \"a lighthouse at dusk\"}'"
+    )
+    print(f"Krea sandbox running at {base}  (API_BASE = \"{base}\"; Ctrl+C to stop)", flush=True)
+    print(f"Try: {example}", flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # run the clean-up below (even if started with `&`)
+        signal.signal(signum, lambda *_: sys.exit(0))
+    try:
+        threading.Event().wait()  # until Ctrl+C / SIGTERM
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

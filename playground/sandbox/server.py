@@ -1,0 +1,339 @@
+"""The sandbox's HTTP face: Krea's routes on FastAPI, answering as Krea does (see docs/SANDBOX.md).
+
+FastAPI is used as a router only: bodies and query strings are read by hand and validated with the catalog, so
+every error is Krea's ``{"error": "..."}`` shape (never FastAPI's 422 ``detail`` list, never HTML).
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import json
+import math
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from playground.settings import OPENAPI_SNAPSHOT_PATH, SandboxSettings
+
+from .engine import STATUSES, CapacityExceeded, JobEngine, OutOfCredits, parse_cursor, webhook_url_error
+from .faults import Fault
+
+IMPLEMENTED = (
+    "POST /generate/image/{model}, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, GET /openapi.json, "
+    "GET /files/{job_id}/{name}, GET /_sandbox/health, GET|POST|DELETE /_sandbox/faults"
+)
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _retry_headers(seconds: float | None) -> dict[str, str] | None:
+    return None if seconds is None else {"Retry-After": str(max(0, math.ceil(seconds)))}
+
+
+def _authenticate(request: Request, settings: SandboxSettings) -> str | JSONResponse:
+    """The Bearer token, or the 401 answer."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if not header:
+        return error(401, "Missing Authorization header. Send 'Authorization: Bearer <your API token>'.")
+    if scheme.lower() != "bearer" or not token:
+        return error(401, "Malformed Authorization header. Send 'Authorization: Bearer <your API token>'.")
+    required = settings.required_token
+    if required is not None and not hmac.compare_digest(token.encode(), required.encode()):
+        return error(401, "Invalid API token.")
+    return token
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _describe(errors) -> str:
+    parts = [e.message if e.field and e.field in e.message else f"{e.field}: {e.message}" for e in errors]
+    return "Invalid request body: " + "; ".join(parts)
+
+
+@lru_cache(maxsize=4)
+def _snapshot(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def build_openapi(catalog, snapshot_path: Path = OPENAPI_SNAPSHOT_PATH) -> dict:
+    """The OpenAPI snapshot plus a path for every catalog model it lacks (the Krea 2 family)."""
+    spec = json.loads(_snapshot(Path(snapshot_path)))
+    paths = spec.setdefault("paths", {})
+    template = paths.get("/generate/image/bfl/flux-1-dev", {}).get("post", {})
+    responses = template.get("responses") or {"200": {"description": "The job, pending."}}
+    webhook = {
+        "name": "X-Webhook-URL",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "format": "uri"},
+        "description": "URL to receive a POST request when the job completes.",
+    }
+    for model in catalog.models:
+        if model.path in paths:
+            continue
+        properties = {p.name: copy.deepcopy(p.schema) or _schema_of(p) for p in model.params}
+        paths[model.path] = {
+            "post": {
+                "tags": ["Image"],
+                "summary": model.name,
+                "description": model.description,
+                "parameters": [webhook],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": properties,
+                                "required": [p.name for p in model.params if p.required],
+                                "additionalProperties": False,
+                            }
+                        }
+                    }
+                },
+                "responses": copy.deepcopy(responses),
+                "x-sandbox-source": "playground catalog (not in the 2026-05 snapshot)",
+            }
+        }
+    return spec
+
+
+def _schema_of(param) -> dict:
+    schema: dict[str, Any] = {"type": [param.type, "null"] if param.nullable else param.type}
+    for key, value in (
+        ("minimum", param.minimum),
+        ("maximum", param.maximum),
+        ("minLength", param.min_length),
+        ("maxLength", param.max_length),
+        ("minItems", param.min_items),
+        ("maxItems", param.max_items),
+        ("multipleOf", param.multiple_of),
+        ("default", param.default),
+    ):
+        if value is not None:
+            schema[key] = value
+    if param.choices is not None:
+        schema["enum"] = list(param.choices)
+    if param.description:
+        schema["description"] = param.description
+    return schema
+
+
+def create_app(
+    settings: SandboxSettings | None = None, *, engine: JobEngine | None = None, catalog=None
+) -> FastAPI:
+    """The sandbox ASGI app. Pass an ``engine`` to share it (:class:`SandboxServer` does, and runs it); an
+    engine the app creates itself is started and stopped by the ASGI lifespan (e.g. ``uvicorn --factory``)."""
+    owns_engine = engine is None
+    engine = engine or JobEngine(settings, catalog=catalog)
+    settings = engine.settings
+    catalog = engine.catalog
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if owns_engine:
+            engine.start()
+        yield
+        if owns_engine:
+            engine.stop()
+
+    app = FastAPI(
+        title="Krea sandbox",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    spec_cache: dict[str, dict] = {}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        method, path = request.method, request.url.path
+        if exc.status_code == 404:
+            message = f"The sandbox does not implement {method} {path}. It serves: {IMPLEMENTED}. See docs/SANDBOX.md."
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"{method} is not allowed on {path} (allowed: {allowed})."
+        else:
+            message = str(exc.detail)
+        return error(exc.status_code, message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(400, f"Invalid request: {exc.errors()}")
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        return error(500, f"Sandbox internal error: {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------------------------------- generation
+
+    @app.post("/generate/image/{model_id:path}")
+    async def submit(model_id: str, request: Request):
+        token = _authenticate(request, settings)
+        if isinstance(token, JSONResponse):
+            return token
+        retired = catalog.retired.get(model_id) or catalog.retired.get(model_id.removeprefix("image/"))
+        if retired is not None:
+            return JSONResponse(retired.body(), status_code=410)
+        try:
+            model = catalog.get(model_id)
+        except KeyError:
+            return error(404, f"Model '{model_id}' not found. The image models are the /generate/image/... paths "
+                         "of GET /openapi.json.")
+        fault = engine.faults.take_submit(model.id)
+        if fault is not None:
+            return error(fault.status, fault.error_message, _retry_headers(fault.retry_after))
+        bad = settings.invalid_body_status
+        raw = await request.body()
+        try:
+            params = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            return error(bad, "Invalid request body: it is not valid JSON.")
+        if not isinstance(params, dict):
+            return error(bad, "Invalid request body: expected a JSON object such as {\"prompt\": \"...\"}.")
+        from playground.catalog import validate_params
+
+        problems = validate_params(model, params)
+        if problems:
+            return error(bad, _describe(problems))
+        webhook = request.headers.get("x-webhook-url")
+        if webhook is not None:
+            problem = webhook_url_error(webhook, settings.webhook_allow_remote)
+            if problem:
+                return error(400, problem)
+        try:
+            job = engine.submit(token, model, params, webhook_url=webhook, base_url=_base(request))
+        except OutOfCredits as exc:
+            return error(402, str(exc))
+        except CapacityExceeded as exc:
+            return error(429, str(exc), _retry_headers(exc.retry_after))
+        return engine.view(job, _base(request))
+
+    # ------------------------------------------------------------------------------------------------- jobs
+
+    @app.get("/jobs")
+    async def list_jobs(request: Request):
+        token = _authenticate(request, settings)
+        if isinstance(token, JSONResponse):
+            return token
+        query = request.query_params
+        raw_limit = query.get("limit", "100")
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            return error(400, f"limit must be an integer from 1 to 1000; got {raw_limit!r}.")
+        cursor = query.get("cursor")
+        cursor_ms = None
+        if cursor:
+            try:
+                cursor_ms = parse_cursor(cursor)
+            except ValueError:
+                return error(400, f"cursor must be an ISO 8601 date-time such as 2025-01-15T10:30:00.000Z; got {cursor!r}.")
+        status = query.get("status") or None
+        if status is not None and status not in STATUSES:
+            return error(400, f"status must be one of {', '.join(STATUSES)}; got {status!r}.")
+        # `types` is accepted and ignored: sandbox jobs carry no type (docs/SANDBOX.md).
+        items, next_cursor = engine.list_jobs(token, cursor_ms=cursor_ms, limit=limit, status=status)
+        base = _base(request)
+        return {"items": [engine.view(j, base) for j in items], "next_cursor": next_cursor}
+
+    @app.get("/jobs/{job_id}")
+    async def get_job(job_id: str, request: Request):
+        token = _authenticate(request, settings)
+        if isinstance(token, JSONResponse):
+            return token
+        job = engine.get(token, job_id)
+        fault = engine.faults.take_get(job.model_id if job else None)
+        if fault is not None:
+            return error(fault.status, fault.error_message, _retry_headers(fault.retry_after))
+        if job is None:
+            return error(404, f"Job '{job_id}' not found.")
+        return engine.view(job, _base(request))
+
+    @app.delete("/jobs/{job_id}")
+    async def cancel_job(job_id: str, request: Request):
+        token = _authenticate(request, settings)
+        if isinstance(token, JSONResponse):
+            return token
+        job = engine.cancel(token, job_id)
+        if job is None:
+            return error(404, f"Job '{job_id}' not found.")
+        return engine.view(job, _base(request))
+
+    # ----------------------------------------------------------------------------------------- files, spec
+
+    @app.get("/files/{job_id}/{name}")
+    async def get_file(job_id: str, name: str):
+        found = engine.file(job_id, name)
+        if found is None:
+            return error(404, f"File '{name}' of job '{job_id}' not found (not published yet, or dropped).")
+        data, media_type = found
+        return Response(content=data, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/openapi.json")
+    async def openapi(request: Request):
+        if "spec" not in spec_cache:
+            spec_cache["spec"] = build_openapi(catalog)
+        spec = dict(spec_cache["spec"])
+        spec["servers"] = [{"url": _base(request), "description": "Krea sandbox (procedural images)"}]
+        return spec
+
+    # ------------------------------------------------------------------------------------------ control plane
+
+    @app.get("/_sandbox/health")
+    async def health():
+        return {"status": "ok", "sandbox": True, "models": len(catalog.models), **engine.stats()}
+
+    def _faults() -> dict:
+        return {"faults": [f.to_dict() for f in engine.faults.list()]}
+
+    @app.get("/_sandbox/faults")
+    async def list_faults():
+        return _faults()
+
+    @app.post("/_sandbox/faults")
+    async def add_faults(request: Request):
+        try:
+            data = json.loads(await request.body() or b"null")
+        except ValueError:
+            return error(400, "Send a fault as a JSON object, e.g. {\"kind\": \"submit_status\", \"status\": 503}.")
+        entries = data if isinstance(data, list) else [data]
+        try:
+            faults = [Fault.from_dict(entry) for entry in entries]
+        except (TypeError, ValueError) as exc:
+            return error(400, f"Invalid fault: {exc}")
+        for fault in faults:
+            if fault.model != "*" and fault.model not in catalog:
+                return error(400, f"Invalid fault: unknown model {fault.model!r} (use a catalog id or '*').")
+        for fault in faults:
+            engine.faults.add(fault)
+        return {"added": [f.to_dict() for f in faults], **_faults()}
+
+    @app.delete("/_sandbox/faults")
+    async def clear_faults(request: Request):
+        fault_id = request.query_params.get("id")
+        if fault_id:
+            if not engine.faults.remove(fault_id):
+                return error(404, f"No fault with id {fault_id!r}.")
+        else:
+            engine.faults.clear(request.query_params.get("kind") or None)
+        return _faults()
+
+    return app
