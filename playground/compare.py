@@ -224,14 +224,20 @@ def results_table(snapshot: CompareSnapshot, adapted: list[Adapted]) -> pd.DataF
         if update is None:
             continue
         t = update.timings
-        billed = update.phase == "done" and item.model.price.usd is not None
+        price = item.model.price.usd
+        if not update.is_terminal:
+            cost = None
+        elif update.phase != "done":
+            cost = 0.0  # failed and cancelled jobs are not billed
+        else:
+            cost = round(price, 4) if price is not None else "unknown"
         rows.append({
             "model": item.model.name,
             "status": update.label,
             "queue s": None if t.queue is None else round(t.queue, 2),
             "run s": None if t.run is None else round(t.run, 2),
             "total s": round(t.elapsed, 2) if t.elapsed else None,
-            "cost $": round(item.model.price.usd, 4) if billed else (0.0 if update.is_terminal else None),
+            "cost $": cost,
             "output size": f"{update.image_size[0]}x{update.image_size[1]}" if update.image_size else "",
             "seed": update.seed if update.seed is not None else "",
             "job id": update.job_id or "",

@@ -17,7 +17,7 @@ from playground.catalog import Model, ValidationFailed, check_params
 from playground.krea.client import KreaClient
 from playground.krea.errors import JobCancelled, JobFailed, KreaError
 from playground.krea.jobs import Job, status_label
-from playground.outputs import png_metadata, preview_image, save_final_png
+from playground.outputs import png_metadata, save_final_png, save_preview
 from playground.runs import (
     PHASE_CANCELLED,
     PHASE_DONE,
@@ -152,7 +152,7 @@ def _follow(client, base, job, clock, poll, stop):
         if preview_urls and preview_urls[-1] != last_preview_url:
             last_preview_url = preview_urls[-1]
             try:
-                last_preview = preview_image(client.download_image(last_preview_url))
+                last_preview = save_preview(client.download_image(last_preview_url), job.job_id, len(preview_urls))
             except KreaError as exc:  # a preview is a nicety; the final image is what matters
                 log.info("preview unavailable for %s: %s", job.job_id, exc.user_message)
         yield base.evolve(status=job.status, label=status_label(job.status), preview=last_preview,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,10 +57,17 @@ def save_final_png(data: bytes, output_dir: Path, metadata: dict[str, str]) -> t
     return path, image.size
 
 
-def preview_image(data: bytes, max_side: int = 512) -> Image.Image:
-    """A small RGB copy of a preview frame: cheap to send to the browser on every update."""
+PREVIEW_DIR = Path(tempfile.gettempdir()) / "krea-playground-previews"
+
+
+def save_preview(data: bytes, job_id: str, index: int, max_side: int = 512) -> str:
+    """A small JPEG copy of a preview frame, as a file: the UI can send the same path on every update and the
+    browser only fetches it once. Previews live in the temp dir, apart from the finished images."""
     image = Image.open(io.BytesIO(data))
     image.load()
     image = image.convert("RGB")
     image.thumbnail((max_side, max_side))
-    return image
+    PREVIEW_DIR.mkdir(parents=True, exist_ok=True)
+    path = PREVIEW_DIR / f"{_slug(job_id, 64)}-{index}.jpg"
+    image.save(path, format="JPEG", quality=85)
+    return str(path)

@@ -7,7 +7,6 @@ so this type is written once here and never re-invented per tab.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from playground.krea.errors import (
     BadImage,
@@ -73,7 +72,7 @@ class RunUpdate:
     job_id: str | None = None
     seed: int | None = None
     timings: RunTimings = field(default_factory=RunTimings)
-    preview: Any = None  # a small PIL image while the job shows previews
+    preview: str | None = None  # path of a small JPEG while the job shows previews
     image_path: str | None = None
     image_size: tuple[int, int] | None = None
     error: RunError | None = None

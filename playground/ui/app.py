@@ -16,13 +16,15 @@ from playground.ui.render import backend_banner
 
 STYLE_PATH = Path(__file__).with_name("style.css")
 
-# Ctrl/Cmd+Enter submits from anywhere in a tab (Enter in the prompt box is handled by Gradio's own submit).
+# Ctrl/Cmd+Enter runs the visible tab from any field. Enter in a prompt box is Gradio's own submit, so the prompt
+# boxes are left to it (handling them here too would start two runs).
 SHORTCUTS_JS = """
 () => {
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey)) return;
-    const tab = document.querySelector('.tabitem:not([style*="display: none"])') || document;
-    const btn = tab.querySelector('#generate-btn, #compare-btn');
+    if (e.target.closest && e.target.closest('#prompt, #compare-prompt')) return;
+    const buttons = [...document.querySelectorAll('#generate-btn, #compare-btn')];
+    const btn = buttons.find((b) => b.offsetParent !== null);
     if (btn) { e.preventDefault(); btn.click(); }
   });
 }
@@ -61,6 +63,14 @@ def theme() -> gr.themes.Base:
         neutral_hue="slate",
         font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    ).set(
+        # Soft's pale violet primary button fails contrast with white text; a deeper violet passes.
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        button_primary_background_fill_dark="*primary_600",
+        button_primary_background_fill_hover_dark="*primary_500",
+        button_primary_text_color="white",
+        button_primary_text_color_dark="white",
     )
 
 

@@ -28,7 +28,6 @@ from playground.ui.render import status_html
 DEFAULT_MODELS = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
                   "openai/gpt-image-2"]
 RUN_PREFIX = "compare:"
-TILES_PER_ROW = 4
 
 
 def tile_key(index: int) -> str:
@@ -42,6 +41,19 @@ def tile_html(model, update, notes) -> str:
             + (f'<ul class="tile-notes">{adapted}</ul>' if adapted else ""))
 
 
+def optional_number(text, label: str, integer: bool = False) -> float | int | None:
+    """Empty means "not set"; anything else must be a number (the error names the field)."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = float(str(text).strip().lstrip("$"))
+    except ValueError:
+        raise ValueError(f"{label} must be a number or empty (got {text!r}).") from None
+    if integer and not value.is_integer():
+        raise ValueError(f"{label} must be a whole number (got {text!r}).")
+    return int(value) if integer else value
+
+
 def timing_frame(table: pd.DataFrame) -> pd.DataFrame:
     """Long form (model, part, seconds) for a stacked bar of queue and run time per model."""
     rows = []
@@ -50,7 +62,9 @@ def timing_frame(table: pd.DataFrame) -> pd.DataFrame:
             value = row[column]
             if value is not None and not pd.isna(value):
                 rows.append({"model": row["model"], "part": part, "seconds": float(value)})
-    return pd.DataFrame(rows, columns=["model", "part", "seconds"])
+    # Explicit dtypes: an empty frame would otherwise be all-object and the plot would read seconds as categories.
+    return pd.DataFrame(rows, columns=["model", "part", "seconds"]).astype(
+        {"model": "string", "part": "string", "seconds": "float64"})
 
 
 def build_compare_tab(ctx: UIContext) -> None:
@@ -61,8 +75,8 @@ def build_compare_tab(ctx: UIContext) -> None:
     min_seconds = sandbox.settings.min_job_seconds if sandbox is not None else 0.0
 
     with gr.Row(elem_id="compare-run-row"):
-        prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, elem_id="compare-prompt", scale=5,
-                            placeholder="One prompt for every chosen model…")
+        prompt = gr.Textbox(label="Prompt", lines=1, max_lines=6, elem_id="compare-prompt", scale=5,
+                            placeholder="One prompt for every chosen model…  (Enter to compare)")
         with gr.Column(scale=1, min_width=160):
             compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
             stop_all_btn = gr.Button("Stop all", variant="stop", elem_id="stop-all-btn")
@@ -73,27 +87,27 @@ def build_compare_tab(ctx: UIContext) -> None:
         height = gr.Number(1024, label="Height", precision=0, elem_id="compare-height", min_width=90)
         seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="compare-seed", min_width=110)
         randomize = gr.Checkbox(True, label="Randomize seed", elem_id="compare-randomize", min_width=110)
-        steps = gr.Number(None, label="Steps (optional)", precision=0, elem_id="compare-steps", min_width=110)
-        guidance = gr.Number(None, label="Guidance (optional)", elem_id="compare-guidance", min_width=110)
-        budget = gr.Number(None, label="Budget cap $ (optional)", elem_id="compare-budget", min_width=130)
+        # Text boxes, not numbers: empty must mean "each model's default" / "no cap", and a Number shows 0.
+        steps = gr.Textbox(label="Steps", placeholder="model default", elem_id="compare-steps", min_width=110)
+        guidance = gr.Textbox(label="Guidance", placeholder="model default", elem_id="compare-guidance",
+                              min_width=110)
+        budget = gr.Textbox(label="Budget cap ($)", placeholder="no cap", elem_id="compare-budget", min_width=110)
     preflight_box = gr.HTML(elem_id="compare-preflight")
 
     tiles = []
-    for row_start in range(0, MAX_MODELS, TILES_PER_ROW):
-        with gr.Row(elem_classes=["tile-row"]):
-            for index in range(row_start, row_start + TILES_PER_ROW):
-                with gr.Column(visible=False, min_width=220, elem_classes=["tile"],
-                               elem_id=f"tile-{index}") as column:
-                    head = gr.HTML(elem_id=f"tile-{index}-status")
-                    picture = gr.Image(format="jpeg", show_label=False, interactive=False, height=260,
-                                       buttons=["download", "fullscreen"], elem_id=f"tile-{index}-image")
-                    stop = gr.Button("Stop", size="sm", variant="secondary", elem_id=f"tile-{index}-stop")
-                tiles.append((column, head, picture, stop))
+    with gr.Row(elem_id="tile-grid"):  # a CSS grid: equal tiles that wrap, whatever the number of models
+        for index in range(MAX_MODELS):
+            with gr.Column(visible=False, min_width=220, elem_classes=["tile"], elem_id=f"tile-{index}") as column:
+                head = gr.HTML(elem_id=f"tile-{index}-status")
+                picture = gr.Image(format="jpeg", show_label=False, interactive=False, height=260,
+                                   buttons=["download", "fullscreen"], elem_id=f"tile-{index}-image")
+                stop = gr.Button("Stop", size="sm", variant="secondary", elem_id=f"tile-{index}-stop")
+            tiles.append((column, head, picture, stop))
 
     with gr.Accordion("Results", open=True, elem_id="compare-results"):
         table = gr.Dataframe(elem_id="compare-table", interactive=False, wrap=True)
         chart = gr.BarPlot(x="model", y="seconds", color="part", title="Time per model (queue + run)",
-                           elem_id="compare-chart", height=260, color_map={"queue": "#a5b4fc", "run": "#7c3aed"})
+                           elem_id="compare-chart", height=260)
         with gr.Row():
             csv_btn = gr.DownloadButton("Download table (CSV)", elem_id="compare-csv", interactive=False)
             zip_btn = gr.DownloadButton("Download images + manifest (ZIP)", elem_id="compare-zip",
@@ -102,18 +116,22 @@ def build_compare_tab(ctx: UIContext) -> None:
     def shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value) -> SharedSettings:
         seed_used = random.randint(0, MAX_SEED) if randomize_seed or seed_value in (None, "") else int(seed_value)
         return SharedSettings(prompt=prompt_text or "", width=int(w or 1024), height=int(h or 1024), seed=seed_used,
-                              steps=None if steps_value in (None, "") else int(steps_value),
-                              guidance=None if guidance_value in (None, "") else float(guidance_value))
+                              steps=optional_number(steps_value, "Steps", integer=True),
+                              guidance=optional_number(guidance_value, "Guidance"))
 
     def describe(model_ids, w, h, steps_value, guidance_value, budget_value):
         """The preflight line, live as the form changes. Seeds don't change cost, so none is drawn here."""
         picked = [by_id[i] for i in model_ids or [] if i in by_id]
         if not MIN_MODELS <= len(picked) <= MAX_MODELS:
             return f'<div class="preflight warn">Choose {MIN_MODELS} to {MAX_MODELS} models ({len(picked)} chosen).</div>'
-        shared = SharedSettings(prompt="", width=int(w or 1024), height=int(h or 1024),
-                                steps=None if steps_value in (None, "") else int(steps_value),
-                                guidance=None if guidance_value in (None, "") else float(guidance_value))
-        plan = preflight([adapt(m, shared) for m in picked], budget_value or None, speed, min_seconds)
+        try:
+            shared = SharedSettings(prompt="", width=int(w or 1024), height=int(h or 1024),
+                                    steps=optional_number(steps_value, "Steps", integer=True),
+                                    guidance=optional_number(guidance_value, "Guidance"))
+            cap = optional_number(budget_value, "Budget cap")
+        except ValueError as exc:
+            return f'<div class="preflight warn">{escape(str(exc))}</div>'
+        plan = preflight([adapt(m, shared) for m in picked], cap, speed, min_seconds)
         css = "preflight warn" if plan.over_budget else "preflight"
         return f'<div class="{css}">Preflight: {escape(plan.line())}</div>'
 
@@ -132,16 +150,19 @@ def build_compare_tab(ctx: UIContext) -> None:
         blank = [gr.skip()] * (len(tile_outputs) + 4)
         if not MIN_MODELS <= len(picked) <= MAX_MODELS:
             raise gr.Error(f"Choose {MIN_MODELS} to {MAX_MODELS} models to compare ({len(picked)} chosen).")
-        shared = shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value)
+        try:
+            shared = shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value)
+            cap = optional_number(budget_value, "Budget cap")
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
         adapted = [adapt(m, shared) for m in picked]
-        plan = preflight(adapted, budget_value or None, speed, min_seconds)
+        plan = preflight(adapted, cap, speed, min_seconds)
         if plan.over_budget:
             yield (f'<div class="preflight warn">Not started: estimated ${plan.cost_usd:.3f} is over your budget '
                    f"cap of ${plan.budget_usd:.2f}. Raise the cap or choose fewer or cheaper models.</div>",
                    *blank, gr.skip())
             return
         stops = {a.model.id: ctx.sessions.begin_run(session, tile_key(i)) for i, a in enumerate(adapted)}
-        shown: dict[str, object] = {}
         out_dir = Path(tempfile.mkdtemp(prefix="compare-"))  # exports of this comparison only
         try:
             snapshots = run_comparison(ctx.sessions.client(session), adapted, output_dir=ctx.output_dir,
@@ -157,9 +178,8 @@ def build_compare_tab(ctx: UIContext) -> None:
                     picture = update.image_path or update.preview
                     if update.is_terminal and not update.image_path and update.phase != "cancelled":
                         picture = None
-                    image_value = gr.skip() if shown.get(item.model.id, 0) is picture else picture
-                    shown[item.model.id] = picture
-                    values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), image_value])
+                    # Always the current picture: Gradio's diffing sends only changes (skips raced in the browser).
+                    values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), picture])
                 frame = results_table(snapshot, adapted)
                 done = snapshot.done
                 values.extend([frame, timing_frame(frame),

@@ -206,10 +206,11 @@ class ParamForm:
         if model.sizing == "wh":
             body["width"], body["height"] = _as_int(width), _as_int(height)
         elif model.sizing in ("ratio", "both"):
-            if model.param("aspect_ratio") and aspect_ratio:
-                body["aspect_ratio"] = aspect_ratio
-            if model.param("resolution") and resolution:
-                body["resolution"] = resolution
+            # Empty (e.g. an API caller that left them out) means the model's own default, as on the page.
+            for name, value in (("aspect_ratio", aspect_ratio), ("resolution", resolution)):
+                param = model.param(name)
+                if param is not None:
+                    body[name] = value or _required_fallback(param) if param.required or value else None
         if model.param("seed") is not None:
             body["seed"] = random.randint(0, MAX_SEED) if randomize or seed in (None, "") else _as_int(seed)
         for name, value in advanced.items():
@@ -234,6 +235,12 @@ def _initial_value(param: Param):
     if param.type in ("integer", "number") and param.minimum is not None:
         return param.minimum
     return None
+
+
+def _required_fallback(param: Param):
+    """A required enum with no default (e.g. Z Image's aspect_ratio) falls back to its first choice."""
+    value = _initial_value(param)
+    return value if value is not None else next(iter(_choices(param)), None)
 
 
 def _as_int(value):

@@ -22,6 +22,9 @@ EXAMPLES = [
 ]
 DEFAULT_MODEL = "bfl/flux-1-dev"
 RUN_KEY = "generate"
+# On a phone the result column sits below the form: bring the status card into view when a run starts.
+SCROLL_TO_STATUS_JS = ("() => { if (window.innerWidth < 768) "
+                       "document.getElementById('status')?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
 
 
 def model_choices(models: list[Model]) -> list[tuple[str, str]]:
@@ -34,8 +37,9 @@ def build_generate_tab(ctx: UIContext) -> None:
 
     with gr.Row(equal_height=False, elem_id="generate-row"):
         with gr.Column(scale=5, min_width=320):
-            prompt = gr.Textbox(label="Prompt", lines=3, max_lines=10, elem_id="prompt", autofocus=True,
-                                placeholder="Describe the image you want…  (Enter or Ctrl+Enter to generate)")
+            # lines=1 (growing to 8 as the text wraps) is what makes Gradio submit on Enter.
+            prompt = gr.Textbox(label="Prompt", lines=1, max_lines=8, elem_id="prompt", autofocus=True,
+                                placeholder="Describe the image you want…  (Enter to generate)")
             with gr.Row(elem_id="run-buttons"):
                 generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=3)
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", scale=1)
@@ -90,7 +94,6 @@ def build_generate_tab(ctx: UIContext) -> None:
         params = form.collect(model, prompt_text, list(values))
         session = request.session_hash or "anonymous"
         stop = ctx.sessions.begin_run(session, RUN_KEY)
-        shown = None
         try:
             updates = run_generation(ctx.sessions.client(session), model, params, output_dir=ctx.output_dir,
                                      backend=ctx.backend.name, poll=ctx.backend.client_settings.poll, stop=stop)
@@ -98,9 +101,9 @@ def build_generate_tab(ctx: UIContext) -> None:
                 picture = update.image_path or update.preview
                 if update.is_terminal and update.image_path is None:
                     picture = update.preview if update.phase == "cancelled" else None
-                image_out = gr.skip() if picture is shown else picture
-                shown = picture
-                yield (status_html(update, model.expected_seconds), image_out,
+                # Always the current picture (a path): Gradio sends only what changed, and an image output that
+                # skips updates was seen to lose its final value in the browser when updates came fast.
+                yield (status_html(update, model.expected_seconds), picture,
                        update.seed if update.seed is not None else gr.skip(),
                        json.dumps({"model": model.path, "body": update.params or params}, indent=2))
         finally:
@@ -111,6 +114,8 @@ def build_generate_tab(ctx: UIContext) -> None:
     gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
                       concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="generate",
                       show_progress="hidden")
+
+    generate_btn.click(None, None, None, js=SCROLL_TO_STATUS_JS)
 
     def stop(request: gr.Request):
         ctx.sessions.stop_runs(request.session_hash or "anonymous", RUN_KEY)

@@ -36,11 +36,17 @@ def seconds(value: float | None) -> str:
 def price_text(model: Model) -> str:
     price = model.price
     if price.usd is not None:
-        text = f"${price.usd:.3f}".rstrip("0").rstrip(".") if price.usd >= 0.01 else f"${price.usd:.4f}"
-        return text + ("" if price.source == "confirmed" else " (reported)")
+        return usd(price.usd) + ("" if price.source == "confirmed" else " (reported)")
     if price.compute_units is not None:
         return f"~{price.compute_units:g} compute units"
     return "price unknown"
+
+
+def usd(value: float) -> str:
+    """$0.03, $0.007, $0.0368: as many decimals as the price has, at least two."""
+    text = f"{value:.4f}".rstrip("0")
+    decimals = len(text.split(".")[1])
+    return f"${value:.{max(decimals, 2)}f}"
 
 
 def model_summary(model: Model) -> str:

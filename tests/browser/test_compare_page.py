@@ -1,0 +1,51 @@
+"""The Compare tab in real Chromium."""
+
+import time
+
+from playground.sandbox import Fault
+
+
+def tile_phase(page, index):
+    return page.locator(f"#tile-{index}-status .run-status").get_attribute("data-phase")
+
+
+def wait_for(predicate, timeout=45.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def open_compare(page):
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-prompt textarea").wait_for()
+
+
+def test_compare_shows_one_final_image_per_chosen_model(page):
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a lighthouse at dusk")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    for index in range(5):
+        assert tile_phase(page, index) == "done"
+        assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
+    assert not page.locator("#tile-5").is_visible()
+    assert page.locator("#compare-table").inner_text().count("Completed") == 5
+
+
+def test_stop_all_cancels_unfinished_jobs_and_keeps_finished_tiles(page, app):
+    for model in ("bytedance/seedream-4", "openai/gpt-image-2"):
+        app.backend.sandbox.set_fault(Fault(kind="hang", model=model))
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a harbor")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    wait_for(lambda: [tile_phase(page, i) for i in range(3)] == ["done"] * 3, what="three finished tiles")
+    page.get_by_role("button", name="Stop all").click()
+    wait_for(lambda: tile_phase(page, 3) == "cancelled" and tile_phase(page, 4) == "cancelled",
+             what="two cancelled tiles")
+    for index in range(3):
+        assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
+    hung = [j for j in app.engine.jobs if j.model_id in ("bytedance/seedream-4", "openai/gpt-image-2")]
+    assert hung and all(j.status == "cancelled" for j in hung[-2:])
