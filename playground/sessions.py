@@ -22,6 +22,8 @@ class Backend:
     client_settings: ClientSettings
     shared_token: str | None = field(default=None, repr=False)  # the operator's token (env), if any
     sandbox: object | None = None  # the running SandboxServer in sandbox mode
+    # Where a visitor's own pasted token goes (Krea's API), whatever the app's default backend is.
+    krea_settings: ClientSettings | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -35,7 +37,9 @@ class Backend:
 @dataclass
 class _Session:
     client: KreaClient
-    token_source: str  # "sandbox" | "env" | "user"
+    token_source: str  # "sandbox" | "env" | "user" | "none"
+    backend_name: str  # where this session's jobs go: "sandbox" | "krea"
+    settings: ClientSettings
     runs: dict[str, threading.Event] = field(default_factory=dict)
 
 
@@ -47,34 +51,61 @@ class SessionRegistry:
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
 
-    def _new_session(self, token: str | None, source: str) -> _Session:
-        if token is None and self.backend.is_sandbox:
+    def _default_session(self) -> _Session:
+        backend = self.backend
+        if backend.is_sandbox:
             # Each visitor gets an own sandbox identity, so the sandbox shows nobody else's jobs.
             token, source = f"sandbox-{secrets.token_urlsafe(12)}", "sandbox"
-        elif token is None:
-            token, source = self.backend.shared_token, "env"
-        return _Session(client=KreaClient(token, self.backend.client_settings), token_source=source)
+        else:
+            token, source = backend.shared_token, "env" if backend.shared_token else "none"
+        return _Session(KreaClient(token, backend.client_settings), source, backend.name, backend.client_settings)
+
+    def _session(self, session_id: str) -> _Session:
+        """The session's state, created on first use. Call with the lock held."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._sessions[session_id] = self._default_session()
+        return session
 
     def client(self, session_id: str) -> KreaClient:
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                session = self._sessions[session_id] = self._new_session(None, "")
-            return session.client
+            return self._session(session_id).client
+
+    def route(self, session_id: str) -> tuple[KreaClient, str, ClientSettings]:
+        """This session's client, the name of the backend it talks to, and that backend's settings."""
+        with self._lock:
+            session = self._session(session_id)
+            return session.client, session.backend_name, session.settings
 
     def has_token(self, session_id: str) -> bool:
-        """Whether this session can reach the backend (the sandbox needs no real token)."""
-        if self.backend.is_sandbox or self.backend.shared_token:
-            return True
+        """Whether this session can reach its backend (the sandbox needs no real token)."""
         with self._lock:
-            session = self._sessions.get(session_id)
-            return bool(session and session.token_source == "user")
+            return self._session(session_id).token_source != "none"
 
-    def use_token(self, session_id: str, token: str) -> None:
-        """Switch this session to the user's own token (a hosted app without an operator token)."""
+    def token_source(self, session_id: str) -> str:
+        with self._lock:
+            return self._session(session_id).token_source
+
+    def use_token(self, session_id: str, token: str) -> KreaClient:
+        """Send this session's jobs to Krea with the visitor's own token. Nobody else's session ever sees it."""
+        settings = self.backend.krea_settings or self.backend.client_settings
+        fresh = _Session(KreaClient(token.strip(), settings), "user", "krea", settings)
+        with self._lock:
+            old = self._sessions.get(session_id)
+            if old is not None:
+                fresh.runs = old.runs
+            self._sessions[session_id] = fresh
+        if old:
+            old.client.close()
+        return fresh.client
+
+    def forget_token(self, session_id: str) -> None:
+        """Back to the app's default backend; the pasted token is dropped from memory."""
         with self._lock:
             old = self._sessions.pop(session_id, None)
-            self._sessions[session_id] = self._new_session(token.strip(), "user")
+            fresh = self._sessions[session_id] = self._default_session()
+            if old is not None:
+                fresh.runs = old.runs
         if old:
             old.client.close()
 

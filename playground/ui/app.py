@@ -13,12 +13,16 @@ from playground.ui.context import UIContext
 from playground.ui.compare_tab import build_compare_tab
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.render import backend_banner
+from playground.ui.token_box import build_token_box
 
 STYLE_PATH = Path(__file__).with_name("style.css")
 
-# Ctrl/Cmd+Enter runs the visible tab from any field. Enter in a prompt box is Gradio's own submit, so the prompt
-# boxes are left to it (handling them here too would start two runs).
-SHORTCUTS_JS = """
+# Runs once when the page loads:
+# - Ctrl/Cmd+Enter runs the visible tab from any field. Enter in a prompt box is Gradio's own submit, so the
+#   prompt boxes are left to it (handling them here too would start two runs).
+# - Live counters: the server sends elapsed/queue/run seconds on each job update (marked data-tick); between
+#   updates (Krea is polled every few seconds) the page adds the time since that value arrived.
+PAGE_JS = """
 () => {
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey)) return;
@@ -27,6 +31,17 @@ SHORTCUTS_JS = """
     const btn = buttons.find((b) => b.offsetParent !== null);
     if (btn) { e.preventDefault(); btn.click(); }
   });
+  const arrived = new WeakMap();
+  setInterval(() => {
+    const now = performance.now();
+    document.querySelectorAll('.run-status [data-tick]').forEach((el) => {
+      const base = el.dataset.tick;
+      const seen = arrived.get(el);
+      if (!seen || seen.base !== base) arrived.set(el, { base, at: now });
+      const value = parseFloat(base) + (now - arrived.get(el).at) / 1000;
+      el.textContent = value < 100 ? value.toFixed(1) + ' s' : (value / 60).toFixed(1) + ' min';
+    });
+  }, 200);
 }
 """
 
@@ -41,12 +56,13 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
         gr.HTML(backend_banner(backend.name, backend.base_url))
+        build_token_box(ctx)
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
                 build_generate_tab(ctx)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 build_compare_tab(ctx)
-        demo.load(None, None, None, js=SHORTCUTS_JS)
+        demo.load(None, None, None, js=PAGE_JS)
 
         def forget_session(request: gr.Request):
             sessions.drop(request.session_hash or "anonymous")

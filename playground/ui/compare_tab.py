@@ -23,7 +23,7 @@ from playground.compare import (
 )
 from playground.ui.context import UIContext
 from playground.ui.form import MAX_SEED
-from playground.ui.render import status_html
+from playground.ui.render import NO_TOKEN, status_html
 
 DEFAULT_MODELS = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
                   "openai/gpt-image-2"]
@@ -162,11 +162,14 @@ def build_compare_tab(ctx: UIContext) -> None:
                    f"cap of ${plan.budget_usd:.2f}. Raise the cap or choose fewer or cheaper models.</div>",
                    *blank, gr.skip())
             return
+        if not ctx.sessions.has_token(session):
+            raise gr.Error(NO_TOKEN.message)
+        client, backend_name, client_settings = ctx.sessions.route(session)
         stops = {a.model.id: ctx.sessions.begin_run(session, tile_key(i)) for i, a in enumerate(adapted)}
         out_dir = Path(tempfile.mkdtemp(prefix="compare-"))  # exports of this comparison only
         try:
-            snapshots = run_comparison(ctx.sessions.client(session), adapted, output_dir=ctx.output_dir,
-                                       backend=ctx.backend.name, poll=ctx.backend.client_settings.poll, stops=stops)
+            snapshots = run_comparison(client, adapted, output_dir=ctx.output_dir, backend=backend_name,
+                                       poll=client_settings.poll, stops=stops)
             for snapshot in snapshots:
                 values = [gr.skip()]
                 for index in range(MAX_MODELS):
@@ -182,9 +185,13 @@ def build_compare_tab(ctx: UIContext) -> None:
                     values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), picture])
                 frame = results_table(snapshot, adapted)
                 done = snapshot.done
-                values.extend([frame, timing_frame(frame),
+                timings = timing_frame(frame)
+                # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws
+                # bars afterwards (seen in Chromium with gradio 6.31).
+                chart_value = timings if done and not timings.empty else gr.skip()
+                values.extend([frame, chart_value,
                                gr.update(value=str(export_csv(frame, out_dir)), interactive=True) if done else gr.skip(),
-                               gr.update(value=str(export_zip(snapshot, adapted, out_dir, ctx.backend.base_url)),
+                               gr.update(value=str(export_zip(snapshot, adapted, out_dir, client_settings.base_url)),
                                          interactive=True) if done else gr.skip(),
                                shared.seed])
                 if done:

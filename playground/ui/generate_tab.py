@@ -10,7 +10,7 @@ from playground.catalog import Model
 from playground.generate import run_generation
 from playground.ui.context import UIContext
 from playground.ui.form import SIZE_PRESETS, ParamForm
-from playground.ui.render import model_card, model_summary, status_html
+from playground.ui.render import NO_TOKEN, model_card, model_summary, status_html
 
 EXAMPLES = [
     "a serene mountain landscape at sunset",
@@ -93,10 +93,14 @@ def build_generate_tab(ctx: UIContext) -> None:
         model = ctx.catalog.get(model_id)
         params = form.collect(model, prompt_text, list(values))
         session = request.session_hash or "anonymous"
+        if not ctx.sessions.has_token(session):
+            yield (status_html(None, error=NO_TOKEN), None, gr.skip(), gr.skip())
+            return
+        client, backend_name, client_settings = ctx.sessions.route(session)
         stop = ctx.sessions.begin_run(session, RUN_KEY)
         try:
-            updates = run_generation(ctx.sessions.client(session), model, params, output_dir=ctx.output_dir,
-                                     backend=ctx.backend.name, poll=ctx.backend.client_settings.poll, stop=stop)
+            updates = run_generation(client, model, params, output_dir=ctx.output_dir, backend=backend_name,
+                                     poll=client_settings.poll, stop=stop)
             for update in updates:
                 picture = update.image_path or update.preview
                 if update.is_terminal and update.image_path is None:

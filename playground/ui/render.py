@@ -76,16 +76,30 @@ def error_html(error: RunError) -> str:
             f"<b>{escape(title)}</b><div>{escape(error.message)}</div></div>")
 
 
-def status_html(update: RunUpdate | None, expected_seconds: float | None = None) -> str:
+NO_TOKEN = RunError("unauthorized", "No Krea API token for this session. Paste yours under “Your Krea API token” "
+                                    "above (it stays in this server's memory for this tab only), then try again.")
+
+
+def status_html(update: RunUpdate | None, expected_seconds: float | None = None, error: RunError | None = None) -> str:
     """The status card: phase, Krea's status in plain words, elapsed/queue/run time, job id and seed."""
     if update is None:
-        return ('<div class="run-status" data-phase="idle" aria-live="polite">'
-                '<span class="status-label">Ready</span>'
-                '<span class="muted"> · type a prompt and press Generate (or Ctrl+Enter)</span></div>')
+        phase = "failed" if error else "idle"
+        label = "Not started" if error else "Ready"
+        hint = "" if error else '<span class="muted"> · type a prompt and press Generate (or Enter)</span>'
+        return (f'<div class="run-status" data-phase="{phase}" aria-live="polite">'
+                f'<span class="status-label">{label}</span>{hint}</div>' + (error_html(error) if error else ""))
     t = update.timings
-    facts = [f"<span>elapsed <b>{seconds(t.elapsed)}</b></span>",
-             f"<span>queue <b>{seconds(t.queue)}</b></span>",
-             f"<span>run <b>{seconds(t.run)}</b></span>"]
+    live = not update.is_terminal
+    waiting = live and t.run is None and t.queue is not None
+
+    def counter(value: float | None, ticking: bool) -> str:
+        # data-tick: the page script (ui/app.py) keeps a live counter moving between server updates.
+        tick = f' data-tick="{value:.2f}"' if ticking and value is not None else ""
+        return f"<b{tick}>{seconds(value)}</b>"
+
+    facts = [f"<span>elapsed {counter(t.elapsed, live)}</span>",
+             f"<span>queue {counter(t.queue, waiting)}</span>",
+             f"<span>run {counter(t.run, live and t.run is not None)}</span>"]
     if expected_seconds and not update.is_terminal:
         facts.append(f'<span class="muted">usually ~{expected_seconds:.0f} s</span>')
     meta = []

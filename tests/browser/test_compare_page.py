@@ -33,6 +33,10 @@ def test_compare_shows_one_final_image_per_chosen_model(page):
         assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
     assert not page.locator("#tile-5").is_visible()
     assert page.locator("#compare-table").inner_text().count("Completed") == 5
+    # the timing chart draws a queue bar and a run bar per model (vega renders marks as SVG paths)
+    bars = page.locator("#compare-chart g.mark-rect path")
+    bars.first.wait_for(timeout=10_000)
+    assert bars.count() == 10
 
 
 def test_stop_all_cancels_unfinished_jobs_and_keeps_finished_tiles(page, app):

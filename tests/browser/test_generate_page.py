@@ -93,3 +93,17 @@ def test_the_form_shows_only_what_the_chosen_model_accepts(page):
 def test_the_page_says_which_backend_is_live(page):
     banner = page.locator("#backend-banner").inner_text()
     assert "Sandbox" in banner and "not by the real models" in banner
+
+
+def test_elapsed_time_keeps_counting_between_job_updates(page, app):
+    app.backend.sandbox.set_fault(Fault(kind="hang", model="bfl/flux-1-dev"))  # stays "processing"
+    page.locator("#prompt textarea").fill("a slow one")
+    page.get_by_role("button", name="Generate").click()
+    page.locator('#status .run-status[data-status="processing"]').wait_for(timeout=15_000)
+    elapsed = page.locator("#status .status-times b").first
+    first = float(elapsed.inner_text().split()[0])
+    page.wait_for_timeout(1200)
+    second = float(elapsed.inner_text().split()[0])
+    assert second - first >= 0.8, (first, second)
+    page.get_by_role("button", name="Stop").click()
+    watch_statuses(page)
