@@ -21,6 +21,16 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser.chromium import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
 from tests.support import fast_settings, running_app  # noqa: E402
 
+def scroll_through(page) -> None:
+    """Scroll to the bottom and back, as a person would: images below the fold load lazily."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for y in range(0, height, 600):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(60)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+
+
 VIEWPORTS = {"desktop": {"width": 1366, "height": 1000}, "phone": {"width": 390, "height": 844}}
 
 
@@ -47,7 +57,7 @@ def shoot(out: Path, readme: bool) -> list[Path]:
                 page.locator("#compare-prompt textarea").fill("a cat on a windowsill on a snowy night")
                 page.locator("#compare-btn").click()
                 page.locator("#compare-preflight :text('Finished')").wait_for(timeout=60_000)
-                page.wait_for_timeout(800)
+                scroll_through(page)
                 path = out / f"compare-{name}-{scheme}.png"
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)

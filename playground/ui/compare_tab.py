@@ -83,10 +83,10 @@ def build_compare_tab(ctx: UIContext) -> None:
     chosen = gr.CheckboxGroup([(f"{m.name}", m.id) for m in models], value=[m for m in DEFAULT_MODELS if m in by_id],
                               label=f"Models ({MIN_MODELS}–{MAX_MODELS})", elem_id="compare-models")
     with gr.Row(elem_id="compare-settings"):
-        width = gr.Number(1024, label="Width", precision=0, elem_id="compare-width", min_width=90)
-        height = gr.Number(1024, label="Height", precision=0, elem_id="compare-height", min_width=90)
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="compare-seed", min_width=110)
-        randomize = gr.Checkbox(True, label="Randomize seed", elem_id="compare-randomize", min_width=110)
+        width = gr.Number(1024, label="Width", precision=0, elem_id="compare-width", min_width=120)
+        height = gr.Number(1024, label="Height", precision=0, elem_id="compare-height", min_width=120)
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="compare-seed", min_width=140)
+        randomize = gr.Checkbox(True, label="Randomize seed", elem_id="compare-randomize", min_width=150)
         # Text boxes, not numbers: empty must mean "each model's default" / "no cap", and a Number shows 0.
         steps = gr.Textbox(label="Steps", placeholder="model default", elem_id="compare-steps", min_width=110)
         guidance = gr.Textbox(label="Guidance", placeholder="model default", elem_id="compare-guidance",
