@@ -67,6 +67,39 @@ def timing_frame(table: pd.DataFrame) -> pd.DataFrame:
         {"model": "string", "part": "string", "seconds": "float64"})
 
 
+def snapshot_outputs(snapshot, adapted, plan, out_dir: Path, base_url: str, seed_used) -> tuple:
+    """Every output of the Compare event for one snapshot: preflight line, 8 tiles, table, chart, downloads, seed."""
+    done = snapshot.done
+    first = (f'<div class="preflight">Finished in {snapshot.wall_seconds:.1f} s · {escape(plan.line())}</div>'
+             if done else gr.skip())
+    values = [first]
+    for index in range(MAX_MODELS):
+        if index >= len(adapted):
+            values.extend([gr.update(visible=False), gr.skip(), gr.skip()])
+            continue
+        item = adapted[index]
+        update = snapshot.updates[item.model.id]
+        picture = update.image_path or update.preview
+        if update.is_terminal and not update.image_path and update.phase != "cancelled":
+            picture = None
+        # Always the current picture: Gradio's diffing sends only changes (skipped image updates raced in the
+        # browser and a tile could lose its final image).
+        values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), picture])
+    frame = results_table(snapshot, adapted)
+    timings = timing_frame(frame)
+    # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws bars
+    # afterwards (seen in Chromium with gradio 6.31).
+    values.append(frame)
+    values.append(timings if done and not timings.empty else gr.skip())
+    if done:
+        values.append(gr.update(value=str(export_csv(frame, out_dir)), interactive=True))
+        values.append(gr.update(value=str(export_zip(snapshot, adapted, out_dir, base_url)), interactive=True))
+    else:
+        values.extend([gr.skip(), gr.skip()])
+    values.append(seed_used)
+    return tuple(values)
+
+
 def build_compare_tab(ctx: UIContext) -> None:
     models = [m for m in ctx.catalog.models if not m.needs_image]
     by_id = {m.id: m for m in models}
@@ -150,6 +183,8 @@ def build_compare_tab(ctx: UIContext) -> None:
         blank = [gr.skip()] * (len(tile_outputs) + 4)
         if not MIN_MODELS <= len(picked) <= MAX_MODELS:
             raise gr.Error(f"Choose {MIN_MODELS} to {MAX_MODELS} models to compare ({len(picked)} chosen).")
+        if not (prompt_text or "").strip():
+            raise gr.Error("Type a prompt first: every model gets the same one.")
         try:
             shared = shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value)
             cap = optional_number(budget_value, "Budget cap")
@@ -171,32 +206,7 @@ def build_compare_tab(ctx: UIContext) -> None:
             snapshots = run_comparison(client, adapted, output_dir=ctx.output_dir, backend=backend_name,
                                        poll=client_settings.poll, stops=stops)
             for snapshot in snapshots:
-                values = [gr.skip()]
-                for index in range(MAX_MODELS):
-                    if index >= len(adapted):
-                        values.extend([gr.update(visible=False), gr.skip(), gr.skip()])
-                        continue
-                    item = adapted[index]
-                    update = snapshot.updates[item.model.id]
-                    picture = update.image_path or update.preview
-                    if update.is_terminal and not update.image_path and update.phase != "cancelled":
-                        picture = None
-                    # Always the current picture: Gradio's diffing sends only changes (skips raced in the browser).
-                    values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), picture])
-                frame = results_table(snapshot, adapted)
-                done = snapshot.done
-                timings = timing_frame(frame)
-                # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws
-                # bars afterwards (seen in Chromium with gradio 6.31).
-                chart_value = timings if done and not timings.empty else gr.skip()
-                values.extend([frame, chart_value,
-                               gr.update(value=str(export_csv(frame, out_dir)), interactive=True) if done else gr.skip(),
-                               gr.update(value=str(export_zip(snapshot, adapted, out_dir, client_settings.base_url)),
-                                         interactive=True) if done else gr.skip(),
-                               shared.seed])
-                if done:
-                    values[0] = f'<div class="preflight">Finished in {snapshot.wall_seconds:.1f} s · {escape(plan.line())}</div>'
-                yield tuple(values)
+                yield snapshot_outputs(snapshot, adapted, plan, out_dir, client_settings.base_url, shared.seed)
         finally:
             for index in range(len(adapted)):
                 ctx.sessions.end_run(session, tile_key(index), stops[adapted[index].model.id])

@@ -42,6 +42,15 @@ LABELS = {
 }
 
 
+def size_info(param: Param | None) -> str | None:
+    """'512–2368 px, multiple of 16': the rule shown under a width or height box."""
+    if param is None:
+        return None
+    low = _fmt(param.minimum) if param.minimum is not None else "?"
+    high = _fmt(param.maximum) if param.maximum is not None else "?"
+    return f"{low}–{high} px" + (f", multiple of {param.multiple_of}" if param.multiple_of else "")
+
+
 def param_label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 
@@ -177,12 +186,8 @@ class ParamForm:
     def _size_update(param: Param | None, label: str):
         if param is None:
             return gr.update()
-        info = f"{_fmt(param.minimum) if param.minimum is not None else '?'}–" \
-               f"{_fmt(param.maximum) if param.maximum is not None else '?'} px"
-        if param.multiple_of:
-            info += f", multiple of {param.multiple_of}"
         default = param.default if param.default is not None else 1024
-        return gr.update(value=default, info=info, label=label)
+        return gr.update(value=default, info=size_info(param), label=label)
 
     def preset_size(self, model: Model, preset: str | None) -> tuple:
         """Width and height for an aspect-ratio preset at about one megapixel, snapped to the model's rules."""

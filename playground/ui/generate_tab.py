@@ -9,7 +9,7 @@ import gradio as gr
 from playground.catalog import Model
 from playground.generate import run_generation
 from playground.ui.context import UIContext
-from playground.ui.form import SIZE_PRESETS, ParamForm
+from playground.ui.form import SIZE_PRESETS, ParamForm, size_info
 from playground.ui.render import NO_TOKEN, model_card, model_summary, status_html
 
 EXAMPLES = [
@@ -47,8 +47,12 @@ def build_generate_tab(ctx: UIContext) -> None:
                                    filterable=True)
             card = gr.HTML(model_card(default), elem_id="model-card")
             with gr.Row(elem_id="size-wh", visible=default.sizing == "wh") as size_group:
-                width = gr.Number(label="Width", precision=0, elem_id="width", min_width=90, value=1024)
-                height = gr.Number(label="Height", precision=0, elem_id="height", min_width=90, value=1024)
+                width = gr.Number(label="Width", precision=0, elem_id="width", min_width=90,
+                                  value=default.param("width").default or 1024 if default.param("width") else 1024,
+                                  info=size_info(default.param("width")))
+                height = gr.Number(label="Height", precision=0, elem_id="height", min_width=90,
+                                   value=default.param("height").default or 1024 if default.param("height") else 1024,
+                                   info=size_info(default.param("height")))
                 swap = gr.Button("⇄", elem_id="swap-size", size="sm", min_width=40, scale=0)
             size_preset = gr.Radio(list(SIZE_PRESETS), label="Aspect ratio preset", elem_id="size-preset",
                                    visible=default.sizing == "wh")
@@ -82,8 +86,9 @@ def build_generate_tab(ctx: UIContext) -> None:
         return [model_card(model), gr.update(visible=model.sizing == "wh"), *form.reshape(model)]
 
     model_outputs = [card, size_preset, *form.reshape_outputs()]
+    # The components are built in the default model's shape, so nothing is reshaped on page load (a load-time
+    # reshape raced with fast typing and reset values the user had just entered).
     model_dd.change(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
-    ctx.demo.load(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
 
     size_preset.input(lambda model_id, preset: form.preset_size(ctx.catalog.get(model_id), preset),
                       [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
