@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                       help="use Krea's API (needs KREA_API_TOKEN, or users paste their own)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (needs internet)")
+    parser.add_argument("--openapi", metavar="PATH",
+                        help="build the model catalog from this Krea /openapi.json instead of the bundled one "
+                             "(env PLAYGROUND_OPENAPI)")
     parser.add_argument("--sandbox-speed", type=float,
                         help="sandbox job duration factor vs. real models (default 0.06; env SANDBOX_SPEED)")
     return parser.parse_args(argv)
@@ -60,9 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     from playground.catalog import load_catalog
     from playground.ui.app import build_demo, launch_options
 
-    backend = start_backend(settings)
+    openapi = args.openapi or os.environ.get("PLAYGROUND_OPENAPI") or None
+    catalog = load_catalog(openapi=openapi) if openapi else load_catalog()  # a newer spec, when Krea adds models
+    backend = start_backend(settings, catalog)
     try:
-        demo, _sessions = build_demo(settings, backend, load_catalog())
+        demo, _sessions = build_demo(settings, backend, catalog)
         demo.launch(**launch_options(settings))
     finally:
         stop_backend(backend)

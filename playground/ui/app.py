@@ -20,6 +20,8 @@ STYLE_PATH = Path(__file__).with_name("style.css")
 # Runs once when the page loads:
 # - Ctrl/Cmd+Enter runs the visible tab from any field. Enter in a prompt box is Gradio's own submit, so the
 #   prompt boxes are left to it (handling them here too would start two runs).
+# - Clicking a result image (Generate, or any Compare tile) opens it large, through the image's own fullscreen
+#   button (a small icon otherwise).
 # - Live counters: the server sends elapsed/queue/run seconds on each job update (marked data-tick); between
 #   updates (Krea is polled every few seconds) the page adds the time since that value arrived.
 PAGE_JS = """
@@ -30,6 +32,14 @@ PAGE_JS = """
     const buttons = [...document.querySelectorAll('#generate-btn, #compare-btn')];
     const btn = buttons.find((b) => b.offsetParent !== null);
     if (btn) { e.preventDefault(); btn.click(); }
+  });
+  document.addEventListener('click', (e) => {
+    const img = e.target.closest && e.target.closest('#result-image img, .tile img');
+    if (!img) return;
+    const box = img.closest('#result-image, [id^="tile-"][id$="-image"]');
+    const full = box && [...box.querySelectorAll('button')].find(
+      (b) => /full ?screen/i.test(b.getAttribute('aria-label') || b.title || ''));
+    if (full) full.click();
   });
   const arrived = new WeakMap();
   setInterval(() => {

@@ -53,3 +53,27 @@ def test_stop_all_cancels_unfinished_jobs_and_keeps_finished_tiles(page, app):
         assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
     hung = [j for j in app.engine.jobs if j.model_id in ("bytedance/seedream-4", "openai/gpt-image-2")]
     assert hung and all(j.status == "cancelled" for j in hung[-2:])
+
+
+def test_one_tiles_stop_cancels_only_that_job(page, app):
+    app.backend.sandbox.set_fault(Fault(kind="hang", model="openai/gpt-image-2"))
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a quiet street")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator('#tile-4-status .run-status[data-phase="following"] .status-meta code').wait_for(timeout=20_000)
+    job_id = page.locator("#tile-4-status .status-meta code").first.get_attribute("title")
+    page.locator("#tile-4-stop").click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    assert [tile_phase(page, i) for i in range(5)] == ["done"] * 4 + ["cancelled"]
+    assert next(j for j in app.engine.jobs if j.job_id == job_id).status == "cancelled"
+
+
+def test_clicking_a_tile_image_shows_it_large(page):
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a red kite")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    tile = page.locator("#tile-1-image")
+    small = tile.bounding_box()["width"]
+    tile.locator("img").click()
+    wait_for(lambda: tile.bounding_box()["width"] > 3 * small, timeout=5, what="the tile image to open large")
