@@ -59,7 +59,9 @@ PAGE_JS = """
 def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, SessionRegistry]:
     """Build the whole page. Returns the Blocks and the session registry (tests inspect it)."""
     sessions = SessionRegistry(backend)
-    with gr.Blocks(title="Krea Playground", fill_width=False) as demo:
+    # delete_cache: every hour, drop cached files (previews, copies of results) older than a day, so a long-running
+    # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
+    with gr.Blocks(title="Krea Playground", fill_width=False, delete_cache=(3600, 86400)) as demo:
         ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions,
                         output_dir=settings.app.output_dir, concurrency_limit=settings.app.concurrency_limit)
         with gr.Row(elem_id="header"):
