@@ -8,6 +8,7 @@ import gradio as gr
 
 from playground.catalog import Model
 from playground.generate import run_generation
+from playground.snippets import curl_snippet, python_snippet
 from playground.ui.context import UIContext
 from playground.ui.form import SIZE_PRESETS, ParamForm, size_info
 from playground.ui.render import NO_TOKEN, model_card, model_summary, status_html
@@ -74,8 +75,14 @@ def build_generate_tab(ctx: UIContext) -> None:
             status = gr.HTML(status_html(None), elem_id="status")
             image = gr.Image(label="Result", format="jpeg", elem_id="result-image", interactive=False,
                              buttons=["download", "fullscreen"], height=560)
-            with gr.Accordion("Request sent", open=False, elem_id="request-accordion"):
-                request_json = gr.Code(language="json", elem_id="request-json", interactive=False)
+            with gr.Accordion("Request sent · copy as code", open=False, elem_id="request-accordion"):
+                with gr.Tabs():
+                    with gr.Tab("JSON"):
+                        request_json = gr.Code(language="json", elem_id="request-json", interactive=False)
+                    with gr.Tab("cURL"):
+                        request_curl = gr.Code(language="shell", elem_id="request-curl", interactive=False)
+                    with gr.Tab("Python"):
+                        request_python = gr.Code(language="python", elem_id="request-python", interactive=False)
 
     form = ParamForm(catalog=ctx.catalog, models=models, advanced=advanced, width=width, height=height,
                      size_preset=size_preset, swap=swap, aspect_ratio=aspect_ratio, resolution=resolution,
@@ -99,10 +106,13 @@ def build_generate_tab(ctx: UIContext) -> None:
         params = form.collect(model, prompt_text, list(values))
         session = request.session_hash or "anonymous"
         if not ctx.sessions.has_token(session):
-            yield (status_html(None, error=NO_TOKEN), None, gr.skip(), gr.skip())
+            yield (status_html(None, error=NO_TOKEN), None, gr.skip(), gr.skip(), gr.skip(), gr.skip())
             return
         client, backend_name, client_settings = ctx.sessions.route(session)
         stop = ctx.sessions.begin_run(session, RUN_KEY)
+        code = (json.dumps({"model": model.path, "body": params}, indent=2),
+                curl_snippet(client_settings.base_url, model.path, params),
+                python_snippet(client_settings.base_url, model.path, params))
         try:
             updates = run_generation(client, model, params, output_dir=ctx.output_dir, backend=backend_name,
                                      poll=client_settings.poll, stop=stop)
@@ -113,13 +123,12 @@ def build_generate_tab(ctx: UIContext) -> None:
                 # Always the current picture (a path): Gradio sends only what changed, and an image output that
                 # skips updates was seen to lose its final value in the browser when updates came fast.
                 yield (status_html(update, model.expected_seconds), picture,
-                       update.seed if update.seed is not None else gr.skip(),
-                       json.dumps({"model": model.path, "body": update.params or params}, indent=2))
+                       update.seed if update.seed is not None else gr.skip(), *code)
         finally:
             ctx.sessions.end_run(session, RUN_KEY, stop)
 
     run_inputs = [model_dd, prompt, *form.components()]
-    run_outputs = [status, image, seed, request_json]
+    run_outputs = [status, image, seed, request_json, request_curl, request_python]
     gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
                       concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="generate",
                       show_progress="hidden")

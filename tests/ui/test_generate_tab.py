@@ -41,8 +41,9 @@ def test_a_run_streams_every_status_then_a_png_that_carries_its_parameters(clien
     seen = statuses(outputs)
     assert "queued" in seen and "processing" in seen and "intermediate-complete" in seen
     assert phases(outputs)[-1] == "done"
-    final_status, final_image, seed, request = outputs[-1]
+    final_status, final_image, seed, request, curl, python = outputs[-1]
     assert seed == 42 and '"seed": 42' in request
+    assert '"seed": 42' in curl and "$KREA_API_TOKEN" in curl and '"seed": 42' in python
     png = Image.open(final_image)
     assert png.format == "PNG" and png.size == (1024, 576)
     assert png.text["prompt"] == "a serene mountain landscape at sunset"
