@@ -39,7 +39,10 @@ def test_a_run_streams_every_status_then_a_png_that_carries_its_parameters(clien
     outputs = run(client, model="bfl/flux-1-dev", prompt="a serene mountain landscape at sunset",
                   width=1024, height=576, randomize_seed=False, seed=42)
     seen = statuses(outputs)
-    assert "queued" in seen and "processing" in seen and "intermediate-complete" in seen
+    # A poller may miss short states (so may a Krea client); it must see waiting, working and previews.
+    assert {"queued", "backlogged", "scheduled"} & set(seen), seen
+    assert {"processing", "sampling"} & set(seen), seen
+    assert "intermediate-complete" in seen and seen[-1] == "completed"
     assert phases(outputs)[-1] == "done"
     final_status, final_image, seed, request, curl, python = outputs[-1]
     assert seed == 42 and '"seed": 42' in request
