@@ -55,7 +55,8 @@ def _clamp(model: Model, name: str, value: float, notes: list[str], label: str) 
     low, high = param.minimum, param.maximum
     clamped = min(max(value, low if low is not None else value), high if high is not None else value)
     if clamped != value:
-        notes.append(f"{label} {value:g} → {clamped:g} (allowed {low:g}–{high:g})")
+        allowed = f"{'' if low is None else f'{low:g}'}–{'' if high is None else f'{high:g}'}"
+        notes.append(f"{label} {value:g} → {clamped:g} (allowed {allowed})")
     return int(clamped) if param.type == "integer" else clamped
 
 

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from playground.krea.client import KreaClient
+from playground.krea.errors import KreaError, Unauthorized
 from playground.settings import ClientSettings
 
 
@@ -98,6 +99,21 @@ class SessionRegistry:
         if old:
             old.client.close()
         return fresh.client
+
+    def check_token(self, session_id: str, token: str) -> str:
+        """Use `token` for this session and check it with one cheap authenticated call (GET /jobs?limit=1).
+
+        Returns "ok", "refused" (the token was dropped again) or "unchecked: <reason>" (kept: Krea could not be
+        asked, e.g. no network, and the first run will tell)."""
+        client = self.use_token(session_id, token)
+        try:
+            client.list_jobs(limit=1)
+        except Unauthorized:
+            self.forget_token(session_id)
+            return "refused"
+        except KreaError as exc:
+            return f"unchecked: {exc.user_message}"
+        return "ok"
 
     def forget_token(self, session_id: str) -> None:
         """Back to the app's default backend; the pasted token is dropped from memory."""

@@ -28,6 +28,12 @@ SCROLL_TO_STATUS_JS = ("() => { if (window.innerWidth < 768) "
                        "document.getElementById('status')?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
 
 
+def default_side(model: Model, name: str) -> int:
+    """The width or height the form starts with: the model's default, else 1024."""
+    param = model.param(name)
+    return int(param.default) if param is not None and param.default is not None else 1024
+
+
 def model_choices(models: list[Model]) -> list[tuple[str, str]]:
     return [(f"{m.name} · {model_summary(m)}", m.id) for m in models]
 
@@ -49,11 +55,9 @@ def build_generate_tab(ctx: UIContext) -> None:
             card = gr.HTML(model_card(default), elem_id="model-card")
             with gr.Row(elem_id="size-wh", visible=default.sizing == "wh") as size_group:
                 width = gr.Number(label="Width", precision=0, elem_id="width", min_width=90,
-                                  value=default.param("width").default or 1024 if default.param("width") else 1024,
-                                  info=size_info(default.param("width")))
+                                  value=default_side(default, "width"), info=size_info(default.param("width")))
                 height = gr.Number(label="Height", precision=0, elem_id="height", min_width=90,
-                                   value=default.param("height").default or 1024 if default.param("height") else 1024,
-                                   info=size_info(default.param("height")))
+                                   value=default_side(default, "height"), info=size_info(default.param("height")))
                 swap = gr.Button("⇄", elem_id="swap-size", size="sm", min_width=40, scale=0)
             size_preset = gr.Radio(list(SIZE_PRESETS), label="Aspect ratio preset", elem_id="size-preset",
                                    visible=default.sizing == "wh")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from playground.krea.errors import KreaError, TransportError, Unauthorized
 from playground.ui.context import UIContext
 
 
@@ -42,17 +41,11 @@ def build_token_box(ctx: UIContext) -> None:
         value = (value or "").strip()
         if not value:
             return "", "Paste a token first."
-        client = ctx.sessions.use_token(session, value)
-        try:
-            client.list_jobs(limit=1)  # a cheap authenticated call: is the token accepted?
-        except Unauthorized:
-            ctx.sessions.forget_token(session)
+        verdict = ctx.sessions.check_token(session, value)
+        if verdict == "refused":
             return "", "❌ Krea refused that token. Check it at krea.ai/settings/api-tokens and paste it again."
-        except TransportError as exc:
-            return "", (f"{_state_text('user', 'krea')}\n\n⚠️ It could not be checked right now: "
-                        f"{exc.user_message}")
-        except KreaError as exc:
-            return "", f"{_state_text('user', 'krea')}\n\n⚠️ Check returned: {exc.user_message}"
+        if verdict.startswith("unchecked: "):
+            return "", f"{_state_text('user', 'krea')}\n\n⚠️ It could not be checked right now: {verdict[11:]}"
         return "", _state_text("user", "krea")
 
     def forget(request: gr.Request):

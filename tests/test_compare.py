@@ -1,0 +1,52 @@
+"""Translating one set of shared settings into each model's own schema, and the preflight estimate."""
+
+import dataclasses
+
+from playground.catalog import load_catalog, validate_params
+from playground.compare import SharedSettings, adapt, preflight
+
+CATALOG = load_catalog()
+
+
+def test_size_becomes_ratio_and_nearest_resolution_for_ratio_models():
+    small = adapt(CATALOG.get("krea/krea-2/medium"), SharedSettings("a fox", 1000, 1000))
+    assert small.params["aspect_ratio"] == "1:1" and small.params["resolution"] == "1K"
+    assert "1000x1000 sent as 1:1, 1K" in small.notes
+    big = adapt(CATALOG.get("krea/krea-2/medium-turbo"), SharedSettings("a fox", 2560, 1440))
+    assert big.params["aspect_ratio"] == "16:9" and big.params["resolution"] == "2K"
+
+
+def test_size_is_snapped_to_a_models_multiple():
+    adapted = adapt(CATALOG.get("openai/gpt-image-2"), SharedSettings("a fox", 1000, 1000))
+    assert adapted.params["width"] % 16 == 0 and adapted.params["height"] % 16 == 0
+    assert any(n.startswith("1000x1000 sent as") for n in adapted.notes)
+
+
+def test_steps_and_guidance_are_clamped_or_reported_as_ignored():
+    flux = adapt(CATALOG.get("bfl/flux-1-dev"), SharedSettings("a fox", seed=5, steps=500, guidance=3))
+    assert flux.params["steps"] == 100 and flux.params["guidance_scale_flux"] == 3 and flux.params["seed"] == 5
+    assert "steps 500 → 100 (allowed 1–100)" in flux.notes
+    banana = adapt(CATALOG.get("google/nano-banana-pro"), SharedSettings("a fox", seed=5, steps=30, guidance=3))
+    assert {"seed ignored: this model takes no seed", "steps ignored: this model has no steps",
+            "guidance ignored: this model has no guidance"} <= set(banana.notes)
+
+
+def test_a_range_with_one_bound_is_reported_without_failing():
+    flux = CATALOG.get("bfl/flux-1-dev")
+    steps = dataclasses.replace(flux.param("steps"), minimum=None)
+    model = dataclasses.replace(flux, params=tuple(steps if p.name == "steps" else p for p in flux.params))
+    assert "steps 500 → 100 (allowed –100)" in adapt(model, SharedSettings("a fox", steps=500)).notes
+
+
+def test_every_text_model_gets_a_valid_request():
+    for model in CATALOG.models:
+        if not model.needs_image:
+            adapted = adapt(model, SharedSettings("a fox", 1000, 700, seed=1, steps=30, guidance=4))
+            assert validate_params(model, adapted.params) == [], model.id
+
+
+def test_preflight_sums_known_prices_and_takes_the_slowest_time():
+    picked = [adapt(CATALOG.get(i), SharedSettings("a fox")) for i in ("bfl/flux-1-dev", "openai/gpt-image-2")]
+    plan = preflight(picked, budget_usd=0.001)
+    assert plan.jobs == 2 and plan.cost_usd == CATALOG.get("bfl/flux-1-dev").price.usd
+    assert plan.unpriced == ("GPT Image 2",) and plan.est_seconds == 55 and plan.over_budget
