@@ -3,7 +3,6 @@
 # Used by the README's test command and by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
 
 # Browser tests drive Debian's Chromium (no `playwright install`: that would download a browser).
 if [ ! -x /usr/bin/chromium ]; then
@@ -18,8 +17,9 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# Into .venv, the same one scripts/run.sh uses (system Pythons may refuse pip: PEP 668). $PYTHON picks the base.
+source scripts/bootstrap.sh requirements-dev.txt
 
 export GRADIO_ANALYTICS_ENABLED=False
 export PYTHONDONTWRITEBYTECODE=1
-exec "$PYTHON" -m pytest -q -rs -p no:cacheprovider "$@"
+exec "$VENV_PYTHON" -m pytest -q -rs -p no:cacheprovider "$@"
