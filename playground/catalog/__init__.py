@@ -14,7 +14,7 @@ from typing import Any
 from playground.settings import CATALOG_PATH, OPENAPI_SNAPSHOT_PATH
 
 from .from_openapi import derive_catalog
-from .model import Catalog, Model, Param, Price, RetiredModel
+from .model import MAX_SEED, Catalog, Model, Param, Price, RetiredModel
 from .sizing import (
     ASPECT_RATIOS,
     nearest_aspect_ratio,
@@ -27,9 +27,10 @@ from .sizing import (
 from .validation import EXAMPLE_IMAGE_URL, FieldError, ValidationFailed, check_params, example_params, validate_params
 
 __all__ = [
-    "ASPECT_RATIOS", "EXAMPLE_IMAGE_URL", "Catalog", "FieldError", "Model", "Param", "Price", "RetiredModel",
-    "ValidationFailed", "check_params", "derive_catalog", "example_params", "load_catalog", "nearest_aspect_ratio",
-    "output_size", "parse_aspect_ratio", "ratio_resolution_to_size", "size_params", "snap_size", "validate_params",
+    "ASPECT_RATIOS", "EXAMPLE_IMAGE_URL", "MAX_SEED", "Catalog", "FieldError", "Model", "Param", "Price",
+    "RetiredModel", "ValidationFailed", "check_params", "derive_catalog", "example_params", "load_catalog",
+    "nearest_aspect_ratio", "output_size", "parse_aspect_ratio", "ratio_resolution_to_size", "size_params",
+    "snap_size", "validate_params",
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any, Iterable
 
 from . import overrides
@@ -92,6 +93,15 @@ def param_from_schema(name: str, schema: dict, required: bool) -> Param:
     )
 
 
+def _fill_bounds(param: Param, bounds: tuple[float, float] | None) -> Param:
+    """A number param with ``bounds`` filling whichever of its minimum/maximum the spec left open."""
+    if bounds is None or param.type not in ("integer", "number"):
+        return param
+    low, high = bounds
+    return replace(param, minimum=param.minimum if param.minimum is not None else low,
+                   maximum=param.maximum if param.maximum is not None else high)
+
+
 def _apply_param_overrides(param: Param, changes: dict[str, Any]) -> Param:
     values = {**param.__dict__, **changes}
     if values.get("choices") is not None and values.get("default") not in values["choices"]:
@@ -100,12 +110,14 @@ def _apply_param_overrides(param: Param, changes: dict[str, Any]) -> Param:
 
 
 def params_from_body(model_id: str, body: dict) -> tuple[Param, ...]:
-    """The params of a request body schema, in spec order, with overrides applied."""
+    """The params of a request body schema, in spec order, with open bounds filled and overrides applied."""
     required = set(body.get("required", ()))
     changes = overrides.PARAM_OVERRIDES.get(model_id, {})
+    bounds = {**overrides.BOUNDS_BY_NAME, **overrides.PARAM_BOUNDS.get(model_id, {})}
     params = []
     for name, schema in (body.get("properties") or {}).items():
         p = param_from_schema(name, schema if isinstance(schema, dict) else {}, name in required)
+        p = _fill_bounds(p, bounds.get(name))
         params.append(_apply_param_overrides(p, changes[name]) if name in changes else p)
     return tuple(params)
 

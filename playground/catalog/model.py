@@ -16,6 +16,11 @@ IMAGE_PATH_PREFIX = "/generate/image/"
 # expect whole numbers [I]: validation rejects 1000.5 and the form uses integer inputs for them.
 INTEGER_VALUED_NAMES = frozenset({"width", "height", "steps", "seed", "num_inference_steps"})
 
+# The largest seed any model takes: seeds are unsigned 32-bit integers [I]. The spec's own per-snapshot random
+# seed defaults (3317551338, 3261419148) exceed 2**31 - 1, so a signed 32-bit limit would refuse seeds Krea
+# itself hands out. Every model's ``seed`` param is bounded 0..MAX_SEED (see ``overrides.BOUNDS_BY_NAME``).
+MAX_SEED = 2**32 - 1  # 4294967295
+
 SIZING_KINDS = ("wh", "ratio", "both", "none")
 PRICE_SOURCES = ("confirmed", "third-party", "compute-units")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .model import MAX_SEED
+
 # Provider of each id prefix (the first path segment after /generate/image/). Unknown prefixes are title-cased.
 PROVIDERS: dict[str, str] = {
     "krea": "Krea",
@@ -115,6 +117,54 @@ _SEEDREAM_SIZE = {
     # The spec gives only a maximum of 4096 [C]; 512 keeps the form and the Compare tab sensible [I].
     "width": {"minimum": 512},
     "height": {"minimum": 512},
+}
+
+# Bounds for numbers the spec leaves open: (minimum, maximum). They only fill a bound the spec does not give, so
+# a newer spec that documents one wins over these. With them every integer/number param of every model has both
+# bounds (tests/catalog/test_bounds.py checks it): no number of any size leaves the app unchecked.
+# By param name, for every model that has a param of that name:
+BOUNDS_BY_NAME: dict[str, tuple[float, float]] = {
+    # Unsigned 32-bit [I]: no range is documented [C by absence]; the spec's random seed defaults go past
+    # 2**31 - 1 (3317551338, API-NOTES §2.1 "Seeds") [C SPEC]; our sandbox draws seeds from 0..2**32 - 1 too.
+    "seed": (0, MAX_SEED),
+}
+# By model id, then param name (these win over BOUNDS_BY_NAME):
+_NANO_BANANA_SIZE = {
+    # No bounds documented (API-NOTES §2.2 (3), §2.3) [C by absence]. 256 as Flux 1.1 Pro's minimum, 8192 as
+    # the other width/height models' maximum; Google's largest 4K output (~6336 px wide at 21:9) fits [I].
+    "width": (256, 8192),
+    "height": (256, 8192),
+}
+_FLUX_STRENGTH = {
+    # img2img strength with image_url; no range in the spec [C by absence]. 0 (keep the image) .. 1 (ignore it),
+    # the default 1 being the top, as Z Image's denoising_strength 0..1 [C SPEC] [I].
+    "strength": (0, 1),
+}
+PARAM_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
+    "openai/gpt-image-2": {
+        # The spec gives no bounds (API-NOTES §2.2 (5)) [C-old SPEC]. OpenAI's gpt-image-2 limits [3P]: longest
+        # side at most 3840, sides multiples of 16, long side at most 3x the short, 655,360..8,294,400 pixels
+        # in all. The per-side range those allow: at most 3840; at least 480, since a short side s gives at most
+        # 3s * s pixels and 3s^2 >= 655,360 needs s >= 468 (480 on the 16 grid). The pixel-count and shape
+        # rules span two fields and are only noted (FACTS), not checked here.
+        "width": (480, 3840),
+        "height": (480, 3840),
+    },
+    "google/nano-banana-pro": _NANO_BANANA_SIZE,
+    "google/nano-banana-2": _NANO_BANANA_SIZE,
+    "google/nano-banana": _NANO_BANANA_SIZE,
+    "qwen/2512": {
+        # Nothing documented beyond the defaults (API-NOTES §2.3) [C by absence], so all four are [I]. Sides:
+        # Qwen-Image's recommended sizes reach 1664 px [3P], so 256..2048 keeps every one of them [I].
+        "width": (256, 2048),
+        "height": (256, 2048),
+        # Default 30; as Flux's steps 1..100 [C SPEC], and a third-party Qwen-Image host takes 1..100 [3P] [I].
+        "num_inference_steps": (1, 100),
+        # Default 4; that host takes guidance 0..20 [3P]; the 50 once sent is refused [I].
+        "cfg_scale": (0, 20),
+    },
+    "bfl/flux-1-dev": _FLUX_STRENGTH,
+    "bfl/flux-1-kontext-dev": _FLUX_STRENGTH,
 }
 
 # Corrections to single parameters: model id -> param name -> Param field -> value.
@@ -243,6 +293,9 @@ FACTS: dict[str, dict[str, Any]] = {
         "name": "GPT Image 2",  # Krea's docs call it "ChatGPT 2" [C]
         "description": "OpenAI's newer image model, good at edits and lettering; sizes in steps of 16; slow.",
         "notes": ("width and height are required and must be multiples of 16.",  # [C SPEC] + [C SKILLS-G]
+                  # OpenAI's gpt-image-2 size limits [3P]; see PARAM_BOUNDS.
+                  "Each side 480 to 3840 px; OpenAI also wants 655,360 to 8,294,400 pixels in all and the long "
+                  "side at most 3 times the short (third-party reports of OpenAI's limits).",
                   # The GPT2 page [C] shows aspect_ratio/resolution; the live API rejected aspect_ratio alone.
                   "Newer docs add optional aspect_ratio/resolution; this catalog keeps the 2026-05 spec shape "
                   "(width and height only), which the live API accepts."),
