@@ -31,7 +31,8 @@ class RetryPolicy:
     backoff_max: float = 8.0
     backoff_jitter: float = 0.25  # up to +0.25 s random, so many clients do not retry in lockstep
     retry_after_cap: float = 60.0  # a longer Retry-After is not waited for inside one call; the caller is told
-    status_forcelist: tuple[int, ...] = (408, 429, 500, 502, 503, 504)
+    # Never 429: a rate limit goes back to the caller at once, to be waited out where Stop can end it.
+    status_forcelist: tuple[int, ...] = (408, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True)

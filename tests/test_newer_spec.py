@@ -27,7 +27,7 @@ def test_a_model_added_to_a_newer_spec_is_offered_validated_and_served(tmp_path)
     try:
         fast = replace(backend.client_settings, poll=PollPolicy(initial_interval=0.02, max_interval=0.1, deadline=20))
         with KreaClient("any", fast) as client:
-            job = client.submit_job(model, {"prompt": "a new model", "width": 512, "height": 512})
+            job = client.submit_job(model.id, {"prompt": "a new model", "width": 512, "height": 512})
             final = list(client.poll_job(job.job_id))[-1]
         assert final.status == "completed" and final.urls
     finally:

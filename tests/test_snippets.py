@@ -1,9 +1,11 @@
 """The copy-as-code snippets run as they are against a real (sandbox) server, and never hold the token."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +41,22 @@ def test_curl_snippet_submits_the_exact_body(sandbox):
     assert job.prompt == BODY["prompt"] and (job.width, job.height, job.seed) == (512, 512, 7)
 
 
-def test_snippets_use_a_placeholder_never_a_token():
-    for snippet in (curl_snippet("https://api.krea.ai", PATH, BODY), python_snippet("https://api.krea.ai", PATH, BODY)):
-        assert "KREA_API_TOKEN" in snippet and "Bearer sk" not in snippet
+CANARY = "sk-canary-7f3a9c-not-a-real-token"
+BUILD_IN_A_TOKENED_PROCESS = f"""
+import json
+from playground.snippets import curl_snippet, python_snippet
+print(json.dumps([curl_snippet("https://api.krea.ai", {PATH!r}, {BODY!r}),
+                  python_snippet("https://api.krea.ai", {PATH!r}, {BODY!r})]))
+"""
+
+
+def test_snippets_use_a_placeholder_never_the_token_of_the_process():
+    # Built where a real token is at hand (env, as in the app): it must stay out; the placeholder goes in.
+    env = {**os.environ, "KREA_API_TOKEN": CANARY, "KREA_API_KEY": CANARY}
+    done = subprocess.run([sys.executable, "-c", BUILD_IN_A_TOKENED_PROCESS], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    curl, python = json.loads(done.stdout)
+    assert CANARY not in curl and CANARY not in python
+    assert '"Authorization: Bearer $KREA_API_TOKEN"' in curl
+    assert "os.environ['KREA_API_TOKEN']" in python

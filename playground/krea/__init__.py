@@ -13,6 +13,7 @@ from playground.krea.client import KreaClient, host_allowed
 from playground.krea.errors import (
     BadImage,
     BadRequest,
+    ErrorKind,
     JobCancelled,
     JobError,
     JobFailed,
@@ -32,7 +33,7 @@ from playground.krea.follow import JobFollower, PollingFollower, poll_intervals,
 from playground.krea.jobs import TERMINAL_STATUSES, Job, JobPage, JobStatus, parse_timestamp, status_label
 
 __all__ = [
-    "BadImage", "BadRequest", "Job", "JobCancelled", "JobError", "JobFailed", "JobFollower", "JobPage",
+    "BadImage", "BadRequest", "ErrorKind", "Job", "JobCancelled", "JobError", "JobFailed", "JobFollower", "JobPage",
     "JobStatus", "JobTimeout", "KreaAPIError", "KreaClient", "KreaError", "ModelRetired", "NotFound",
     "OutOfCredits", "PollingFollower", "RateLimited", "ServerError", "TERMINAL_STATUSES", "Timeout",
     "TransportError", "Unauthorized", "errors", "host_allowed", "parse_timestamp", "poll_intervals",

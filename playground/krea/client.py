@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -21,14 +21,28 @@ from playground.krea.follow import JobFollower, PollingFollower, wait_for_job
 from playground.krea.jobs import Job, JobPage
 from playground.settings import ClientSettings, PollPolicy
 
-if TYPE_CHECKING:
-    from playground.catalog import Model
-
 log = logging.getLogger(__name__)
 
 IMAGE_PATH_PREFIX = "/generate/image/"
 MAX_DOWNLOAD_REDIRECTS = 3
 DOWNLOAD_CHUNK = 64 * 1024
+
+
+def submit_path(model: str) -> str:
+    """The submit path for a model id (``"bfl/flux-1-dev"``, ``"image/bfl/flux-1-dev"``) or a full path
+    (``"/generate/image/bfl/flux-1-dev"``, returned as it is)."""
+    if not isinstance(model, str):
+        raise TypeError(f"submit_job takes a model id or path (a str), not {type(model).__name__}; "
+                        "pass model.id")
+    model = model.strip()
+    if model.startswith("/"):
+        return model
+    model_id = model.strip("/")
+    for prefix in (IMAGE_PATH_PREFIX.strip("/") + "/", "image/"):
+        model_id = model_id.removeprefix(prefix)
+    if not model_id:
+        raise ValueError("submit_job: the model id is empty")
+    return IMAGE_PATH_PREFIX + model_id
 
 
 def host_allowed(host: str, suffixes: tuple[str, ...]) -> bool:
@@ -117,35 +131,23 @@ class KreaClient:
 
     # --- jobs ----------------------------------------------------------------------------------------------
 
-    def submit_job(self, model: Model | str, params: Mapping[str, Any], webhook_url: str | None = None,
-                   *, validate: bool = True) -> Job:
-        """Validate ``params`` against the catalog, then ``POST /generate/image/{model}`` → the pending job.
+    def submit_job(self, model: str, body: Mapping[str, Any], webhook_url: str | None = None, *,
+                   known_fields: Iterable[str] | None = None) -> Job:
+        """``POST /generate/image/{model}`` with ``body`` as it is → the pending job.
 
-        ``model`` is a catalog ``Model`` or a model id. An id not in the catalog is sent unvalidated: the
-        server decides (it may know newer models than our catalog, or answer 410 for retired ones).
-        ``validate=False`` skips the local check on purpose (when the catalog lags the live API; tests).
-        Raises ``ValidationFailed`` before any request, or a :class:`errors.KreaAPIError`.
+        ``model`` is a model id (``"bfl/flux-1-dev"``, also SDK-style ``"image/bfl/flux-1-dev"``) or a full
+        path (``"/generate/image/bfl/flux-1-dev"``). Nothing is validated here: the caller checks parameters
+        against its own catalog first, and the server has the last word. ``known_fields`` (the model's
+        parameter names) only helps a 400 name its culprit field.
+
+        Only connect errors are retried (nothing reached Krea). A 429 raises :class:`errors.RateLimited` at
+        once with its ``retry_after``: the caller waits, where a person can see it and stop it.
+        Raises a :class:`errors.KreaAPIError`.
         """
-        from playground.catalog import check_params, load_catalog  # catalog is a sibling layer, loaded lazily
-
-        if isinstance(model, str):
-            model_id = model.strip().strip("/")
-            for prefix in (IMAGE_PATH_PREFIX.strip("/") + "/", "image/"):
-                model_id = model_id.removeprefix(prefix)
-            try:
-                resolved: Model | None = load_catalog().get(model_id)
-            except KeyError:
-                resolved = None
-            path = IMAGE_PATH_PREFIX + model_id
-        else:
-            resolved, path = model, model.path
-        known: frozenset[str] | None = None
-        if resolved is not None:
-            if validate:
-                check_params(resolved, dict(params))
-            path, known = resolved.path, resolved.accepts
+        path = submit_path(model)
+        known = frozenset(known_fields) if known_fields is not None else None
         headers = {"X-Webhook-URL": webhook_url} if webhook_url else {}
-        data = self._call(self._submit, "POST", path, json=dict(params), headers=headers, known_fields=known)
+        data = self._call(self._submit, "POST", path, json=dict(body), headers=headers, known_fields=known)
         return self._job(data, f"POST {path}")
 
     def get_job(self, job_id: str) -> Job:
@@ -226,7 +228,8 @@ class KreaClient:
                                            "was not fetched.")
 
     def download_image(self, url: str) -> bytes:
-        """The bytes of a result image: token-free session, allowed hosts only, size cap, verified as an image."""
+        """The bytes of a result image, untouched: token-free session, allowed hosts only, size cap, and a cheap
+        check that it is a whole image (:func:`check_image`; the pixels are not decoded)."""
         cap = self.settings.download_max_bytes
         for _ in range(MAX_DOWNLOAD_REDIRECTS + 1):
             self._check_download_url(url)  # every hop, so a redirect cannot lead elsewhere
@@ -246,7 +249,7 @@ class KreaClient:
                         f"The image could not be downloaded (HTTP {response.status_code} from {host}); "
                         "the link may have expired.")
                 data = self._read_capped(response, cap, host)
-            _verify_image(data)
+            check_image(data)
             return data
         raise errors.BadImage("too many redirects while downloading the image")
 
@@ -266,11 +269,53 @@ class KreaClient:
         return bytes(buffer)
 
 
-def _verify_image(data: bytes) -> None:
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # length 0, type, CRC: the last chunk of every PNG
+
+
+def image_format(data: bytes) -> str | None:
+    """"PNG" / "JPEG" / "WEBP" / "GIF" from the magic bytes, or None."""
+    if data.startswith(PNG_SIGNATURE):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    return None
+
+
+def _complete(fmt: str, data: bytes) -> bool:
+    """Cheap end-of-file checks that catch a download cut short (the header alone would still parse)."""
+    if fmt == "PNG":
+        return data.endswith(PNG_IEND)
+    if fmt == "JPEG":
+        return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")  # EOI (some encoders pad after it)
+    if fmt == "WEBP":
+        return int.from_bytes(data[4:8], "little") + 8 <= len(data)  # the RIFF size fits in what arrived
+    return data.rstrip(b"\x00").endswith(b"\x3b")  # GIF trailer
+
+
+def check_image(data: bytes) -> tuple[str, tuple[int, int]]:
+    """(format, (width, height)) of a result image, or :class:`errors.BadImage`. Never decodes the pixels.
+
+    The bytes are recognised by their magic (PNG, JPEG, WebP, GIF), the size comes from the header
+    (``Image.open`` is lazy), and a PNG must end with its IEND chunk (a JPEG with EOI, a WebP fill its
+    RIFF size, a GIF end with its trailer), so a truncated download is refused too.
+    """
     if not data:
         raise errors.BadImage("the download was empty")
+    fmt = image_format(data)
+    if fmt is None:
+        raise errors.BadImage("the download is not a valid image (not PNG, JPEG, WebP or GIF)")
     try:
-        with Image.open(BytesIO(data)) as image:
-            image.verify()
+        with Image.open(BytesIO(data), formats=[fmt]) as image:  # reads the header only
+            width, height = image.size
     except Exception as exc:  # Pillow raises many types (and DecompressionBombError) for bad input
         raise errors.BadImage(f"the download is not a valid image ({type(exc).__name__})") from None
+    if width <= 0 or height <= 0:
+        raise errors.BadImage(f"the download is not a valid image (size {width}x{height})")
+    if not _complete(fmt, data):
+        raise errors.BadImage(f"the download is not a valid image (a truncated {fmt})")
+    return fmt, (width, height)

@@ -6,6 +6,9 @@ request was refused or never got an answer); :class:`JobError` means *the call w
 
 No error ever holds the token: bodies are scrubbed of the request's own ``Authorization`` value before they
 are stored, and no error keeps the ``requests`` response (whose request carries the header).
+
+Every error class names its :class:`ErrorKind` (``err.kind``) and so its short heading (``err.title``): the
+layers above decide what to show and whether to retry by kind, written once here.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
@@ -24,15 +28,66 @@ from playground.krea.jobs import status_label  # jobs imports nothing from here:
 if TYPE_CHECKING:
     from playground.krea.jobs import Job
 
+
 # Bodies are kept for debugging, not for display: an HTML error page can be huge.
 MAX_BODY_CHARS = 2000
 TOKEN_URL = "krea.ai/settings/api-tokens"
 TOPUP_URL = "krea.ai/app/api"
 
 
-class KreaError(Exception):
-    """Base of every client error. ``str(err)`` is the technical message; show ``user_message`` to people."""
+class ErrorKind(StrEnum):
+    """What went wrong, in one word: every layer above (runs, pages, exports) keys on this, never on a class.
 
+    ``title`` is the short heading shown to people; the error's ``user_message`` says what to do.
+    ``budget`` and ``internal`` are never raised by the client: they are the app's own (a run refused for
+    its cost, a bug of ours), listed here so there is one list of kinds.
+    """
+
+    INVALID = "invalid"
+    UNAUTHORIZED = "unauthorized"
+    OUT_OF_CREDITS = "out_of_credits"
+    RATE_LIMITED = "rate_limited"
+    RETIRED = "retired"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    JOB_FAILED = "job_failed"
+    CANCELLED = "cancelled"
+    BAD_IMAGE = "bad_image"
+    BUDGET = "budget"
+    INTERNAL = "internal"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+
+_TITLES: dict[ErrorKind, str] = {
+    ErrorKind.INVALID: "Check the form",
+    ErrorKind.UNAUTHORIZED: "Token refused",
+    ErrorKind.OUT_OF_CREDITS: "Out of credits",
+    ErrorKind.RATE_LIMITED: "Too many jobs at once",
+    ErrorKind.RETIRED: "Model retired",
+    ErrorKind.NOT_FOUND: "Not found",
+    ErrorKind.SERVER: "Krea had a problem",
+    ErrorKind.NETWORK: "Can't reach the API",
+    ErrorKind.TIMEOUT: "Still not finished",
+    ErrorKind.JOB_FAILED: "The job failed",
+    ErrorKind.CANCELLED: "Cancelled",
+    ErrorKind.BAD_IMAGE: "Image problem",
+    ErrorKind.BUDGET: "Over budget",
+    ErrorKind.INTERNAL: "Something went wrong",
+}
+
+
+class KreaError(Exception):
+    """Base of every client error. ``str(err)`` is the technical message; show ``user_message`` to people.
+
+    ``kind`` (a class attribute) says what went wrong in one word; ``title`` is its short heading.
+    """
+
+    kind: ClassVar[ErrorKind] = ErrorKind.SERVER
     default_user_message = "Something went wrong talking to Krea. Please try again."
 
     def __init__(
@@ -48,6 +103,10 @@ class KreaError(Exception):
         self.body = body
         self.user_message = user_message or self.default_user_message
 
+    @property
+    def title(self) -> str:
+        return self.kind.title
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
 
@@ -58,9 +117,13 @@ class KreaError(Exception):
 class KreaAPIError(KreaError):
     """The request was refused or got no usable answer (an HTTP error status, or an unexpected body)."""
 
+    kind: ClassVar[ErrorKind] = ErrorKind.SERVER
+
 
 class BadRequest(KreaAPIError):
     """400/422: Krea refused the parameters. ``field`` names the culprit when the message says which."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.INVALID
 
     def __init__(self, message: str, status: int | None = 400, body: str | None = None,
                  field: str | None = None) -> None:
@@ -70,18 +133,21 @@ class BadRequest(KreaAPIError):
 
 
 class Unauthorized(KreaAPIError):
+    kind: ClassVar[ErrorKind] = ErrorKind.UNAUTHORIZED
     default_user_message = (
         f"The API token was refused. Check KREA_API_TOKEN / paste a valid token from {TOKEN_URL}"
     )
 
 
 class OutOfCredits(KreaAPIError):
+    kind: ClassVar[ErrorKind] = ErrorKind.OUT_OF_CREDITS
     default_user_message = (
         f"Your Krea API balance is used up. Top up at {TOPUP_URL}; failed jobs are not billed."
     )
 
 
 class NotFound(KreaAPIError):
+    kind: ClassVar[ErrorKind] = ErrorKind.NOT_FOUND
     default_user_message = (
         "Krea does not know this job (or this address). It may belong to another token or workspace, "
         "or the base URL may be wrong."
@@ -90,6 +156,8 @@ class NotFound(KreaAPIError):
 
 class ModelRetired(KreaAPIError):
     """410: the model was sunset. Do not retry; switch to ``replacement`` when there is one."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.RETIRED
 
     def __init__(self, message: str, status: int | None = 410, body: str | None = None, *,
                  replacement: str | None = None, sunset_date: str | None = None,
@@ -109,6 +177,8 @@ class ModelRetired(KreaAPIError):
 class RateLimited(KreaAPIError):
     """429: too many jobs at once. ``retry_after`` is the server's hint in seconds, when it gave one."""
 
+    kind: ClassVar[ErrorKind] = ErrorKind.RATE_LIMITED
+
     def __init__(self, message: str, status: int | None = 429, body: str | None = None,
                  retry_after: float | None = None) -> None:
         when = f"in about {retry_after:.0f} seconds" if retry_after is not None else "when a running job finishes"
@@ -118,6 +188,7 @@ class RateLimited(KreaAPIError):
 
 
 class ServerError(KreaAPIError):
+    kind: ClassVar[ErrorKind] = ErrorKind.SERVER
     default_user_message = (
         "Krea had a problem on its side (server error). Try again in a minute; if a job was submitted, "
         "check your recent jobs before submitting again."
@@ -130,6 +201,8 @@ class TransportError(KreaAPIError):
     ``request_sent`` is False when the request certainly never left (e.g. connection refused), so a submit
     that failed this way created no job.
     """
+
+    kind: ClassVar[ErrorKind] = ErrorKind.NETWORK
 
     def __init__(self, message: str, host: str = "", request_sent: bool = True,
                  user_message: str | None = None) -> None:
@@ -144,6 +217,8 @@ class TransportError(KreaAPIError):
 class Timeout(TransportError):
     """The connection or the answer took longer than the configured timeout."""
 
+    kind: ClassVar[ErrorKind] = ErrorKind.TIMEOUT
+
     def __init__(self, message: str, host: str = "", request_sent: bool = True) -> None:
         target = host or "the Krea API"
         super().__init__(message, host, request_sent,
@@ -157,9 +232,13 @@ class Timeout(TransportError):
 class JobError(KreaError):
     """The API calls worked, but the job did not produce an image (or we stopped waiting for it)."""
 
+    kind: ClassVar[ErrorKind] = ErrorKind.JOB_FAILED
+
 
 class JobFailed(JobError):
     """A job ended ``failed``, or ``completed`` without an image (a silent provider refusal)."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.JOB_FAILED
 
     def __init__(self, job: Job) -> None:
         reason = job.error_message or "Krea gave no reason"
@@ -170,6 +249,8 @@ class JobFailed(JobError):
 
 
 class JobCancelled(JobError):
+    kind: ClassVar[ErrorKind] = ErrorKind.CANCELLED
+
     def __init__(self, job: Job) -> None:
         super().__init__(f"job {job.job_id} was cancelled", None, None,
                          "The job was cancelled before it finished; cancelled jobs are not billed.")
@@ -178,6 +259,8 @@ class JobCancelled(JobError):
 
 class JobTimeout(JobError):
     """The overall deadline passed while following a job. The job itself is not lost."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.TIMEOUT
 
     def __init__(self, job_id: str, last_status: str | None, waited: float,
                  last_error: KreaError | None = None) -> None:
@@ -199,6 +282,8 @@ class JobTimeout(JobError):
 
 class BadImage(KreaError):
     """A result URL was refused (foreign host, not http(s)), too large, unreachable, or not an image."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.BAD_IMAGE
 
     def __init__(self, message: str, status: int | None = None, user_message: str | None = None) -> None:
         super().__init__(message, status, None, user_message or f"The result image could not be used: {message}.")

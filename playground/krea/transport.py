@@ -2,13 +2,18 @@
 
 Three sessions, because three kinds of call need different rules:
 
-* **API reads** (GET/DELETE): idempotent, so connect errors, read errors and 408/429/5xx are retried with
+* **API reads** (GET/DELETE): idempotent, so connect errors, read errors and 408/5xx are retried with
   exponential backoff and jitter, honouring ``Retry-After`` up to a cap.
 * **Submit** (POST): creating a job is not idempotent and Krea has no idempotency key. Only what certainly
-  never reached Krea is retried: connect errors (no request was sent) and 429 (a refused submit creates no
-  job). Never a read timeout or a 5xx: the job may already exist and be billed, and a blind retry would run
-  (and bill) it twice. The caller is told instead, and can check ``GET /jobs`` before trying again.
+  never reached Krea is retried: connect errors (no request was sent). Never a read timeout or a 5xx: the job
+  may already exist and be billed, and a blind retry would run (and bill) it twice. The caller is told
+  instead, and can check ``GET /jobs`` before trying again.
 * **Downloads**: no token at all, ever (result URLs live on a CDN, and a hostile URL must not get it).
+
+No session retries a 429. Waiting out a ``Retry-After`` inside a ``requests`` call can be neither stopped
+by the person waiting nor shown to them; :class:`~playground.krea.errors.RateLimited` (with ``retry_after``)
+goes straight back instead, and the caller waits where a Stop can end it (the polling follower does so
+with ``stop.wait``; the run stream shows a countdown).
 """
 
 from __future__ import annotations
@@ -26,15 +31,15 @@ from playground.settings import ClientSettings, RetryPolicy
 
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})  # DELETE /jobs/{id} (cancel) is idempotent
 SUBMIT_METHODS = frozenset({"POST"})
-SUBMIT_STATUS_FORCELIST = frozenset({429})
+SUBMIT_STATUS_FORCELIST: frozenset[int] = frozenset()  # no status is safe to resend (and 429 is the caller's)
 
 
 class CappedRetry(Retry):
     """``Retry`` that never sleeps longer than ``retry_after_max`` for a ``Retry-After``.
 
-    urllib3 alone would clamp a long ``Retry-After`` to the cap and retry early, which just earns another 429.
-    Here a hint above the cap ends the retrying at once: the 429 goes back to the caller, whose
-    ``RateLimited.retry_after`` carries the full hint (the UI can say "try again in 2 minutes").
+    urllib3 alone would clamp a long ``Retry-After`` (say on a 503) to the cap and retry early, which just
+    earns another refusal. Here a hint above the cap ends the retrying at once: the answer goes back to the
+    caller, whose typed error carries the full hint (``RateLimited.retry_after`` when a policy lists 429).
     Also: fractional seconds are accepted, a garbage header is ignored (urllib3 would raise), and only
     ``status_forcelist`` statuses are retried (urllib3 would also retry any 413/503 carrying Retry-After,
     which for the POST session could mean a double submit).
@@ -63,7 +68,7 @@ class CappedRetry(Retry):
 
 
 def read_retry(policy: RetryPolicy) -> CappedRetry:
-    """Retries for GET/DELETE: connect, read and ``status_forcelist`` (408/429/5xx)."""
+    """Retries for GET/DELETE: connect, read and ``status_forcelist`` (408/5xx by default)."""
     return CappedRetry(
         total=policy.total,
         connect=policy.total,
@@ -84,20 +89,20 @@ def read_retry(policy: RetryPolicy) -> CappedRetry:
 
 
 def submit_retry(policy: RetryPolicy) -> CappedRetry:
-    """Retries for POST submit: only connect errors and 429 — what never created a job (see module doc)."""
+    """Retries for POST submit: only connect errors, which never created a job (see module doc)."""
     return CappedRetry(
         total=policy.total,
         connect=policy.total,
         read=0,  # the request was sent: Krea may have created (and will bill) the job
-        status=policy.total,
+        status=0,
         other=0,
         redirect=0,
         allowed_methods=SUBMIT_METHODS,
-        status_forcelist=SUBMIT_STATUS_FORCELIST,  # never 5xx: the job may exist
+        status_forcelist=SUBMIT_STATUS_FORCELIST,  # never 5xx (the job may exist), never 429 (caller waits)
         backoff_factor=policy.backoff_factor,
         backoff_max=policy.backoff_max,
         backoff_jitter=policy.backoff_jitter,
-        respect_retry_after_header=True,
+        respect_retry_after_header=False,
         retry_after_max=policy.retry_after_cap,  # type: ignore[arg-type]
         raise_on_status=False,
         raise_on_redirect=False,

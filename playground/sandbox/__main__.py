@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from playground.catalog import load_catalog
 from playground.settings import load_settings, replace
 
 from .engine import is_loopback_host
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--invalid-body-status", type=int, choices=(400, 422), help="status for bad bodies")
     parser.add_argument("--allow-remote-webhooks", action="store_true", help="allow non-loopback X-Webhook-URL")
     parser.add_argument("--keep-jobs", type=int, help="finished jobs kept before the oldest are dropped")
+    parser.add_argument("--openapi", metavar="PATH",
+                        help="serve the models of this Krea /openapi.json instead of the bundled catalog "
+                             "(default $PLAYGROUND_OPENAPI)")
     return parser
 
 
@@ -62,7 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_args(args)
     if not is_loopback_host(settings.host):
         print(f"warning: listening on {settings.host}: other machines can reach this sandbox.", file=sys.stderr)
-    server = SandboxServer(settings)
+    openapi = args.openapi or os.environ.get("PLAYGROUND_OPENAPI") or None
+    try:
+        catalog = load_catalog(openapi=openapi) if openapi else load_catalog()
+    except Exception as exc:  # a missing file, not JSON, not a spec we can read: say so, no traceback
+        source = openapi or "the bundled models.json"
+        print(f"error: cannot build the catalog from {source}: {exc}", file=sys.stderr)
+        return 2
+    server = SandboxServer(settings, catalog)
     try:
         server.start()
     except OSError as exc:

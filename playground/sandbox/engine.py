@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from playground.catalog import Catalog, output_size
 from playground.settings import SandboxSettings
 
 from .faults import FaultRegistry, JobFaults
@@ -212,21 +213,19 @@ class JobEngine:
 
     def __init__(
         self,
-        settings: SandboxSettings | None = None,
+        settings: SandboxSettings | None,
+        catalog: Catalog,
         *,
-        catalog=None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         executor: Executor | None = None,
         renderer: tuple[Callable, Callable] | None = None,
         webhook_sender: Callable[[str, dict], Any] | None = None,
     ):
-        self.settings = settings or SandboxSettings()
         if catalog is None:
-            from playground.catalog import load_catalog
-
-            catalog = load_catalog()
-        self.catalog = catalog
+            raise TypeError("JobEngine needs its catalog: JobEngine(settings, catalog)")
+        self.settings = settings or SandboxSettings()
+        self.catalog = catalog  # what the server answers for; the caller's (e.g. from a newer --openapi spec)
         self.clock = clock
         self.rng = rng or random.Random()
         self.faults = FaultRegistry()
@@ -286,8 +285,6 @@ class JobEngine:
             self._run(pending)  # also when refused: the advance above may have started renders or webhooks
 
     def _submit(self, owner: str, model, params: dict, webhook_url: str | None, base_url: str, pending) -> Job:
-        from playground.catalog import output_size
-
         with self._lock:
             self._advance_all(pending)
             if self.balance_usd is not None and self.balance_usd <= 0:

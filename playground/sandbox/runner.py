@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from playground.catalog import Catalog, load_catalog
 from playground.settings import SandboxSettings
 
 from .engine import JobEngine
@@ -26,11 +27,20 @@ from .server import create_app
 
 
 class SandboxServer:
-    """uvicorn serving :func:`create_app` in a thread. ``engine`` is exposed for tests (faults, balance, jobs)."""
+    """uvicorn serving :func:`create_app` in a thread. ``engine`` is exposed for tests (faults, balance, jobs).
 
-    def __init__(self, settings: SandboxSettings | None = None, *, catalog=None, engine: JobEngine | None = None):
+    ``catalog`` is the one the app loaded (e.g. from a newer ``--openapi`` spec); without one, the bundled
+    catalog. An ``engine`` passed in brings its own catalog.
+    """
+
+    def __init__(self, settings: SandboxSettings | None = None, catalog: Catalog | None = None, *,
+                 engine: JobEngine | None = None):
         self.settings = settings or SandboxSettings()
-        self.engine = engine or JobEngine(self.settings, catalog=catalog)
+        if engine is not None and catalog is not None and engine.catalog is not catalog:
+            raise ValueError("pass a catalog or an engine (which has its own), not both")
+        if engine is None:
+            engine = JobEngine(self.settings, catalog if catalog is not None else load_catalog())
+        self.engine = engine
         self.app = create_app(engine=self.engine)
         self.port: int | None = None
         self._server: uvicorn.Server | None = None

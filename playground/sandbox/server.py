@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from playground.catalog import Catalog, load_catalog, validate_params
 from playground.settings import OPENAPI_SNAPSHOT_PATH, SandboxSettings
 
 from .engine import STATUSES, CapacityExceeded, JobEngine, OutOfCredits, parse_cursor, webhook_url_error
@@ -132,12 +133,14 @@ def _schema_of(param) -> dict:
 
 
 def create_app(
-    settings: SandboxSettings | None = None, *, engine: JobEngine | None = None, catalog=None
+    settings: SandboxSettings | None = None, *, engine: JobEngine | None = None, catalog: Catalog | None = None
 ) -> FastAPI:
     """The sandbox ASGI app. Pass an ``engine`` to share it (:class:`SandboxServer` does, and runs it); an
-    engine the app creates itself is started and stopped by the ASGI lifespan (e.g. ``uvicorn --factory``)."""
+    engine the app creates itself (on ``catalog``, by default the bundled one) is started and stopped by the
+    ASGI lifespan (e.g. ``uvicorn --factory``)."""
     owns_engine = engine is None
-    engine = engine or JobEngine(settings, catalog=catalog)
+    if engine is None:
+        engine = JobEngine(settings, catalog if catalog is not None else load_catalog())
     settings = engine.settings
     catalog = engine.catalog
 
@@ -206,8 +209,6 @@ def create_app(
             return error(bad, "Invalid request body: it is not valid JSON.")
         if not isinstance(params, dict):
             return error(bad, "Invalid request body: expected a JSON object such as {\"prompt\": \"...\"}.")
-        from playground.catalog import validate_params
-
         problems = validate_params(model, params)
         if problems:
             return error(bad, _describe(problems))

@@ -1,13 +1,19 @@
 """The client over real HTTP (a scripted loopback server): retries, headers, tokens, downloads."""
 
+import io
 import json
+import random
 import socket
+import struct
 import time
+import zlib
 
 import pytest
+from PIL import Image, ImageFile, PngImagePlugin
 
-from playground.catalog import ValidationFailed, load_catalog
+from playground.catalog import load_catalog
 from playground.krea import KreaClient
+from playground.krea.client import PNG_SIGNATURE
 from playground.krea.errors import (
     BadImage,
     BadRequest,
@@ -25,6 +31,28 @@ from tests.krea.conftest import TOKEN, Reply, job_json, png_bytes
 FLUX = "/generate/image/bfl/flux-1-dev"
 
 
+def noisy_png(size: tuple[int, int] = (64, 64)) -> bytes:
+    """A PNG of random pixels (several KB, so a cut lands in the data) with a text chunk, as the app writes."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a fox")
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", size, random.Random(3).randbytes(size[0] * size[1] * 3)).save(
+        buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def encoded(fmt: str) -> bytes:
+    if fmt == "PNG":
+        return noisy_png()
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), random.Random(5).randbytes(64 * 64 * 3)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 class TestGetRetries:
     def test_503_then_success_is_retried(self, fake, client):
         fake.on("GET", "/jobs/j1", Reply(503, "<html>busy</html>"), Reply(200, job_json("j1", "processing")))
@@ -37,19 +65,28 @@ class TestGetRetries:
             client.get_job("j1")
         assert len(fake.calls("GET", "/jobs/j1")) == 3  # first try + total=2 retries
 
-    def test_429_retry_after_under_the_cap_is_honoured(self, fake, client):
-        fake.on("GET", "/jobs/j1", Reply(429, {"error": "busy"}, {"Retry-After": "0.3"}), Reply(200, job_json("j1")))
+    def test_429_is_not_retried_inside_the_call(self, fake, client):
+        # Waiting out a Retry-After inside requests could not be stopped: the caller gets it at once.
+        fake.on("GET", "/jobs/j1", Reply(429, {"error": "busy"}, {"Retry-After": "0.5"}), Reply(200, job_json("j1")))
+        started = time.monotonic()
+        with pytest.raises(RateLimited) as info:
+            client.get_job("j1")
+        assert info.value.retry_after == 0.5 and time.monotonic() - started < 0.4
+        assert len(fake.calls("GET", "/jobs/j1")) == 1
+
+    def test_503_retry_after_under_the_cap_is_honoured(self, fake, client):
+        fake.on("GET", "/jobs/j1", Reply(503, {"error": "busy"}, {"Retry-After": "0.3"}), Reply(200, job_json("j1")))
         started = time.monotonic()
         assert client.get_job("j1").job_id == "j1"
         assert time.monotonic() - started >= 0.3
         assert len(fake.calls("GET", "/jobs/j1")) == 2
 
-    def test_429_retry_after_above_the_cap_returns_at_once(self, fake, client):
-        fake.on("GET", "/jobs/j1", Reply(429, {"error": "busy"}, {"Retry-After": "120"}))
+    def test_503_retry_after_above_the_cap_returns_at_once(self, fake, client):
+        fake.on("GET", "/jobs/j1", Reply(503, {"error": "maintenance"}, {"Retry-After": "120"}))
         started = time.monotonic()
-        with pytest.raises(RateLimited) as info:
+        with pytest.raises(ServerError):
             client.get_job("j1")
-        assert info.value.retry_after == 120.0 and time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.0
         assert len(fake.calls("GET", "/jobs/j1")) == 1
 
     def test_read_timeout_is_retried_then_reported(self, fake, settings):
@@ -87,15 +124,28 @@ class TestSubmit:
         time.sleep(0.5)  # let the slow handler finish so a late retry would be seen
         assert len(fake.calls("POST", FLUX)) == 1
 
-    def test_post_retried_on_429_then_success(self, fake, client):
-        fake.on("POST", FLUX, Reply(429, {"error": "max concurrent jobs"}), Reply(200, job_json("new", "queued")))
-        job = client.submit_job("bfl/flux-1-dev", {"prompt": "a fox"})
-        assert job.job_id == "new" and job.status == "queued"
-        assert len(fake.calls("POST", FLUX)) == 2
+    def test_429_on_submit_comes_back_at_once_with_its_hint(self, fake, settings):
+        fake.on("POST", FLUX, Reply(429, {"error": "max concurrent jobs"}, {"Retry-After": "30"}),
+                Reply(200, job_json("new", "queued")))
+        patient = replace(settings, retry=replace(settings.retry, retry_after_cap=60.0))  # 30 s is under the cap
+        with KreaClient(TOKEN, patient) as client:
+            started = time.monotonic()
+            with pytest.raises(RateLimited) as info:
+                client.submit_job("bfl/flux-1-dev", {"prompt": "a fox"})
+            assert time.monotonic() - started < 0.5
+            assert info.value.retry_after == 30.0 and "30 seconds" in info.value.user_message
+            assert len(fake.calls("POST", FLUX)) == 1  # the caller waits (interruptibly) and sends it again
+            assert client.submit_job("bfl/flux-1-dev", {"prompt": "a fox"}).job_id == "new"
+
+    def test_429_on_submit_is_not_retried_even_with_a_short_hint(self, fake, client):
+        fake.on("POST", FLUX, Reply(429, {"error": "busy"}, {"Retry-After": "0"}), Reply(200, job_json("new")))
+        with pytest.raises(RateLimited) as info:
+            client.submit_job("bfl/flux-1-dev", {"prompt": "a fox"})
+        assert info.value.retry_after == 0.0 and len(fake.calls("POST", FLUX)) == 1
 
     def test_request_shape(self, fake, client):
         fake.on("POST", FLUX, Reply(200, job_json("j", "backlogged", result={}, type="externalImage")))
-        job = client.submit_job(load_catalog().get("bfl/flux-1-dev"), {"prompt": "a fox", "seed": 7},
+        job = client.submit_job("bfl/flux-1-dev", {"prompt": "a fox", "seed": 7},
                                 webhook_url="https://example.com/hook")
         assert job.status == "backlogged" and job.raw["type"] == "externalImage"
         seen = fake.calls("POST", FLUX)[0]
@@ -110,17 +160,34 @@ class TestSubmit:
         client.submit_job("bfl/flux-1-dev", {"prompt": "a fox"})
         assert "X-Webhook-URL" not in fake.calls("POST", FLUX)[0].headers
 
-    def test_invalid_params_refused_before_any_request(self, fake, client):
-        with pytest.raises(ValidationFailed) as info:
-            client.submit_job("bfl/flux-1-dev", {"prompt": "a fox", "steps": 10_000})
-        assert info.value.field == "steps"
-        assert fake.seen == []
-
-    def test_validation_can_be_skipped_on_purpose(self, fake, client):
+    def test_the_body_is_sent_as_it_is_the_server_decides(self, fake, client):
+        # No local validation: the caller checks against its catalog; the server has the last word.
         fake.on("POST", FLUX, Reply(400, {"error": "Invalid request body: steps must be between 1 and 100"}))
         with pytest.raises(BadRequest) as info:
-            client.submit_job("bfl/flux-1-dev", {"prompt": "x", "steps": 10_000}, validate=False)
-        assert info.value.field == "steps" and json.loads(fake.seen[0].body)["steps"] == 10_000
+            client.submit_job("bfl/flux-1-dev", {"prompt": "x", "steps": 10_000, "bogus": True})
+        assert info.value.field == "steps"
+        assert json.loads(fake.seen[0].body) == {"prompt": "x", "steps": 10_000, "bogus": True}
+
+    def test_known_fields_name_the_culprit_of_a_400(self, fake, client):
+        fake.on("POST", FLUX, Reply(400, {"error": "Invalid body: expected number for height"}))
+        with pytest.raises(BadRequest) as bare:
+            client.submit_job("bfl/flux-1-dev", {"prompt": "x", "height": "tall"})
+        with pytest.raises(BadRequest) as told:
+            client.submit_job("bfl/flux-1-dev", {"prompt": "x", "height": "tall"},
+                              known_fields=["prompt", "width", "height"])
+        assert bare.value.field is None and told.value.field == "height"
+
+    @pytest.mark.parametrize("model", ["bfl/flux-1-dev", "image/bfl/flux-1-dev", "/generate/image/bfl/flux-1-dev",
+                                       "generate/image/bfl/flux-1-dev", " bfl/flux-1-dev/ "])
+    def test_model_id_or_path(self, fake, client, model):
+        fake.on("POST", FLUX, Reply(200, job_json("x")))
+        assert client.submit_job(model, {"prompt": "p"}).job_id == "x"
+        assert [s.path for s in fake.seen] == [FLUX]
+
+    def test_a_model_object_is_refused_plainly(self, fake, client):
+        with pytest.raises(TypeError, match="model id"):
+            client.submit_job(load_catalog().get("bfl/flux-1-dev"), {"prompt": "p"})  # pass model.id
+        assert fake.seen == []
 
     def test_unknown_model_is_sent_unvalidated(self, fake, client):
         fake.on("POST", "/generate/image/acme/brand-new", Reply(200, job_json("x")))
@@ -256,6 +323,52 @@ class TestDownload:
 
     def test_truncated_image(self, fake, client):
         fake.on("GET", "/a.png", Reply(200, png_bytes((64, 64))[:60]))
+        with pytest.raises(BadImage):
+            client.download_image(f"{fake.url}/a.png")
+
+    @pytest.mark.parametrize("cut", [1, 12, 13, 40])
+    def test_png_cut_short_before_its_end_is_refused(self, fake, client, cut):
+        # The header still parses; only the missing IEND chunk shows the download was cut.
+        fake.on("GET", "/a.png", Reply(200, noisy_png()[:-cut]))
+        with pytest.raises(BadImage) as info:
+            client.download_image(f"{fake.url}/a.png")
+        assert "truncated PNG" in str(info.value)
+
+    @pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "GIF"])
+    def test_other_formats_cut_short_are_refused(self, fake, client, fmt):
+        data = encoded(fmt)
+        fake.on("GET", "/a.img", Reply(200, data[: len(data) * 2 // 3]))
+        with pytest.raises(BadImage):
+            client.download_image(f"{fake.url}/a.img")
+
+    @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+    def test_whole_images_come_back_byte_for_byte(self, fake, client, fmt):
+        data = encoded(fmt)
+        fake.on("GET", "/a.img", Reply(200, data))
+        assert client.download_image(f"{fake.url}/a.img") == data
+
+    def test_pixels_are_never_decoded(self, fake, client, monkeypatch):
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("pixels decoded")
+
+        monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+        monkeypatch.setattr(PngImagePlugin.PngImageFile, "verify", refuse)
+        data = noisy_png()
+        fake.on("GET", "/a.png", Reply(200, data))
+        assert client.download_image(f"{fake.url}/a.png") == data
+
+    def test_a_header_claiming_a_huge_image_is_refused(self, fake, client):
+        # 100000 x 100000 pixels: Pillow's decompression-bomb check fires on the header alone.
+        ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+        bomb = (PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                + png_chunk(b"IEND", b""))
+        fake.on("GET", "/bomb.png", Reply(200, bomb))
+        with pytest.raises(BadImage) as info:
+            client.download_image(f"{fake.url}/bomb.png")
+        assert "DecompressionBomb" in str(info.value)
+
+    def test_magic_bytes_alone_are_not_enough(self, fake, client):
+        fake.on("GET", "/a.png", Reply(200, PNG_SIGNATURE + b"garbage" * 10 + png_chunk(b"IEND", b"")))
         with pytest.raises(BadImage):
             client.download_image(f"{fake.url}/a.png")
 

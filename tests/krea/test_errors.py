@@ -11,6 +11,7 @@ from playground.krea import errors
 from playground.krea.errors import (
     BadImage,
     BadRequest,
+    ErrorKind,
     JobCancelled,
     JobError,
     JobFailed,
@@ -245,6 +246,56 @@ class TestParsers:
 
     def test_parse_retry_after_past_date(self):
         assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+class TestKinds:
+    KINDS = {
+        BadRequest: "invalid", Unauthorized: "unauthorized", OutOfCredits: "out_of_credits",
+        RateLimited: "rate_limited", ModelRetired: "retired", NotFound: "not_found", ServerError: "server",
+        TransportError: "network", Timeout: "timeout", JobTimeout: "timeout", JobFailed: "job_failed",
+        JobCancelled: "cancelled", BadImage: "bad_image", KreaAPIError: "server", KreaError: "server",
+    }
+    TITLES = {
+        "invalid": "Check the form", "unauthorized": "Token refused", "out_of_credits": "Out of credits",
+        "rate_limited": "Too many jobs at once", "retired": "Model retired", "not_found": "Not found",
+        "server": "Krea had a problem", "network": "Can't reach the API", "timeout": "Still not finished",
+        "job_failed": "The job failed", "cancelled": "Cancelled", "bad_image": "Image problem",
+        "budget": "Over budget", "internal": "Something went wrong",
+    }
+
+    def test_every_kind_has_its_title(self):
+        assert {kind.value: kind.title for kind in ErrorKind} == self.TITLES
+        assert ErrorKind("rate_limited") is ErrorKind.RATE_LIMITED and f"{ErrorKind.BAD_IMAGE}" == "bad_image"
+
+    @staticmethod
+    def instance(cls):
+        job = Job.from_dict({"job_id": "j", "status": "failed"})
+        special = {JobFailed: lambda: JobFailed(job), JobCancelled: lambda: JobCancelled(job),
+                   JobTimeout: lambda: JobTimeout("j", "processing", 600.0), BadImage: lambda: BadImage("x"),
+                   TransportError: lambda: TransportError("x"), Timeout: lambda: Timeout("x")}
+        return special.get(cls, lambda: cls("x"))()
+
+    @pytest.mark.parametrize("cls", list(KINDS), ids=lambda c: c.__name__)
+    def test_each_error_class_has_its_kind_and_title(self, cls):
+        err = self.instance(cls)
+        assert cls.kind == self.KINDS[cls] and isinstance(cls.kind, ErrorKind)
+        assert err.kind is cls.kind and err.title == self.TITLES[self.KINDS[cls]]
+
+    def test_every_error_class_in_the_module_is_covered(self):
+        # A new error class must get its own kind (or this test, a deliberate entry).
+        classes = {obj for obj in vars(errors).values() if isinstance(obj, type) and issubclass(obj, KreaError)}
+        assert classes - {JobError} == set(self.KINDS)
+
+    @pytest.mark.parametrize("status, kind", [(400, "invalid"), (422, "invalid"), (401, "unauthorized"),
+                                              (402, "out_of_credits"), (404, "not_found"), (410, "retired"),
+                                              (429, "rate_limited"), (500, "server"), (503, "server"),
+                                              (403, "server")])
+    def test_answers_map_to_kinds(self, status, kind):
+        assert from_response(response(status, {"error": "x"})).kind == kind
+
+    def test_transport_failures_map_to_kinds(self):
+        assert errors.from_transport(requests.ReadTimeout("x")).kind == "timeout"
+        assert errors.from_transport(requests.ConnectionError("x")).kind == "network"
 
 
 def test_bad_image_message():

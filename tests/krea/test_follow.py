@@ -19,7 +19,7 @@ from playground.krea.errors import (
     TransportError,
     Unauthorized,
 )
-from playground.krea.follow import JobFollower, PollingFollower, poll_intervals, wait_for_job
+from playground.krea.follow import PollingFollower, poll_intervals, wait_for_job
 from playground.krea.jobs import Job
 from playground.settings import PollPolicy
 from tests.krea.conftest import Reply, job_json
@@ -78,11 +78,6 @@ def follow(fetch, policy: PollPolicy = POLICY, stop_after: int | None = None):
 def test_intervals_grow_to_the_ceiling():
     gen = poll_intervals(POLICY)
     assert [next(gen) for _ in range(5)] == [1.0, 2.0, 4.0, 4.0, 4.0]
-
-
-def test_polling_follower_is_a_job_follower():
-    follower: JobFollower = PollingFollower(scripted("completed"), POLICY)
-    assert hasattr(follower, "follow")
 
 
 def test_yields_first_job_then_only_changes_and_ends_terminal():
@@ -234,3 +229,21 @@ class TestOverHttp:
         started = wall_time.monotonic()
         assert [j.status for j in client.poll_job("j1", poll=slow, stop=stop)] == ["processing"]
         assert wall_time.monotonic() - started < 2.0
+
+    def test_a_429_is_waited_out_by_the_follower_not_inside_the_call(self, fake, client):
+        fake.on("GET", "/jobs/j1", Reply(200, job_json("j1", "queued")),
+                Reply(429, {"error": "slow down"}, {"Retry-After": "0.3"}),
+                Reply(200, job_json("j1", "completed", result={"urls": ["https://x/a"]})))
+        assert [j.status for j in client.poll_job("j1", poll=self.FAST)] == ["queued", "completed"]
+        times = [s.at for s in fake.calls("GET", "/jobs/j1")]
+        assert len(times) == 3 and times[2] - times[1] >= 0.3  # one GET per answer; the hint was honoured
+
+    def test_stop_ends_a_rate_limit_wait_at_once(self, fake, client):
+        # Under the retry cap (1 s): urllib3 would have slept it out three times, deaf to the stop.
+        fake.on("GET", "/jobs/j1", Reply(200, job_json("j1", "processing")),
+                Reply(429, {"error": "slow down"}, {"Retry-After": "0.9"}))
+        stop = threading.Event()
+        threading.Timer(0.15, stop.set).start()
+        started = wall_time.monotonic()
+        assert [j.status for j in client.poll_job("j1", poll=self.FAST, stop=stop)] == ["processing"]
+        assert wall_time.monotonic() - started < 0.6

@@ -34,16 +34,21 @@ class TestReadSession:
     def test_configuration(self, client):
         retry = mounted_retry(client._api)
         assert retry.total == 3 and retry.connect == 3 and retry.read == 3 and retry.status == 3
-        assert retry.status_forcelist == {408, 429, 500, 502, 503, 504}
+        assert retry.status_forcelist == {408, 500, 502, 503, 504}
         assert retry.allowed_methods >= {"GET", "DELETE"} and "POST" not in retry.allowed_methods
         assert (retry.backoff_factor, retry.backoff_max, retry.backoff_jitter) == (0.5, 8.0, 0.25)
         assert retry.respect_retry_after_header and not retry.raise_on_status
         assert retry.retry_after_max == 60.0
 
-    @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+    @pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
     def test_retries_transient_statuses(self, client, status):
         assert mounted_retry(client._api).is_retry("GET", status)
         assert mounted_retry(client._api).is_retry("DELETE", status)
+
+    def test_never_sleeps_on_a_429(self, client):
+        # A Retry-After waited out inside requests could not be stopped: the caller waits instead.
+        for session in (client._api, client._download):
+            assert not mounted_retry(session).is_retry("GET", 429, has_retry_after=True)
 
     @pytest.mark.parametrize("status", [400, 401, 402, 404, 410, 422])
     def test_never_retries_client_errors(self, client, status):
@@ -61,17 +66,22 @@ class TestSubmitSession:
     def test_configuration(self, client):
         retry = mounted_retry(client._submit, "https://api.krea.ai/generate/image/bfl/flux-1-dev")
         assert "POST" in retry.allowed_methods
-        assert retry.status_forcelist == {429}
+        assert not retry.status_forcelist and retry.status == 0
         assert retry.read == 0 and retry.other == 0 and retry.connect == 3
 
-    @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
-    def test_does_not_retry_5xx(self, client, status):
+    @pytest.mark.parametrize("status", [408, 413, 429, 500, 502, 503, 504])
+    def test_retries_no_status(self, client, status):
+        # 5xx: the job may exist (a resend could bill twice). 429: the caller waits, where Stop can end it.
         retry = mounted_retry(client._submit)
         assert not retry.is_retry("POST", status)
         assert not retry.is_retry("POST", status, has_retry_after=True)  # urllib3 alone would retry 503+RA
 
-    def test_retries_429(self, client):
-        assert mounted_retry(client._submit).is_retry("POST", 429)
+    def test_retries_connect_errors(self, client):
+        from urllib3.exceptions import NewConnectionError
+
+        retry = mounted_retry(client._submit).increment("POST", "/generate/image/x",
+                                                        error=NewConnectionError(None, "refused"))
+        assert retry.connect == 2
 
     @pytest.mark.parametrize("error", [ReadTimeoutError(None, "/", "slow"), ProtocolError("aborted")])
     def test_does_not_retry_read_errors(self, client, error):
@@ -82,21 +92,20 @@ class TestSubmitSession:
 class TestRetryAfterCap:
     def test_hint_under_the_cap_is_waited(self):
         retry = read_retry(POLICY)
-        assert retry.get_retry_after(fake_response(429, "2.5")) == 2.5
-        assert retry.increment("GET", "/", response=fake_response(429, "2.5")).status == 2
+        assert retry.get_retry_after(fake_response(503, "2.5")) == 2.5
+        assert retry.increment("GET", "/", response=fake_response(503, "2.5")).status == 2
 
     def test_hint_above_the_cap_ends_retrying(self):
         with pytest.raises(MaxRetryError):
-            read_retry(POLICY).increment("GET", "/", response=fake_response(429, "61"))
+            read_retry(POLICY).increment("GET", "/", response=fake_response(503, "61"))
 
-    def test_hint_above_the_cap_ends_submit_retrying(self):
-        with pytest.raises(MaxRetryError):
-            submit_retry(POLICY).increment("POST", "/", response=fake_response(429, "3600"))
+    def test_submit_ignores_hints(self):
+        assert submit_retry(POLICY).get_retry_after(fake_response(503, "5")) is None
 
     def test_garbage_hint_is_ignored_not_raised(self):
         retry = read_retry(POLICY)
-        assert retry.get_retry_after(fake_response(429, "soon")) is None
-        assert retry.increment("GET", "/", response=fake_response(429, "soon")).status == 2
+        assert retry.get_retry_after(fake_response(503, "soon")) is None
+        assert retry.increment("GET", "/", response=fake_response(503, "soon")).status == 2
 
     def test_parse_is_not_clamped(self):
         assert read_retry(POLICY).parse_retry_after("600") == 600.0

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import select
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from playground.settings import SandboxSettings, replace
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Jobs of ~0.05-0.15 s: every status is still visited, tests stay fast.
 FAST = SandboxSettings(speed=0.002, min_job_seconds=0.05)
@@ -107,3 +116,47 @@ def sandbox(shared_sandbox):
 def api(sandbox) -> Api:
     """A fresh token per test: its own jobs, its own concurrency slots."""
     return Api(sandbox.base_url, token=f"test-{uuid.uuid4().hex[:12]}")
+
+
+def loopback_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
+    return env
+
+
+@contextlib.contextmanager
+def standalone_sandbox(*args: str) -> Iterator[str]:
+    """`python -m playground.sandbox --port 0 ARGS` as its own process; yields the base URL it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground.sandbox", "--port", "0", *args],
+        cwd=REPO,
+        env=loopback_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        printed = []
+        base = None
+        while base is None:
+            assert process.poll() is None, f"the sandbox exited: {process.stderr.read()}"
+            assert time.monotonic() < deadline, f"no base URL printed: {printed}"
+            ready, _, _ = select.select([process.stdout], [], [], 0.5)
+            if ready:
+                line = process.stdout.readline()
+                printed.append(line)
+                found = re.search(r"running at (http://127\.0\.0\.1:\d+)", line)
+                base = found.group(1) if found else None
+        example = process.stdout.readline()
+        assert example.startswith("Try: curl -X POST " + base + "/generate/image/"), example
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, process.stderr.read()

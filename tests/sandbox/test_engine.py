@@ -342,3 +342,11 @@ def test_a_refused_submit_still_runs_the_work_it_made_due(make_engine, clock):
     assert job.assets_ready_at is not None
     clock.now = T0 + job.duration + 0.01
     assert status(engine, job) == "completed"
+
+
+def test_the_engine_cannot_be_built_without_its_catalog():
+    with pytest.raises(TypeError):
+        JobEngine(SandboxSettings())  # no bundled default down here: the caller's catalog, always
+    with pytest.raises(TypeError, match="catalog"):
+        JobEngine(SandboxSettings(), None)
+

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import select
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image
+
+from .conftest import loopback_env, standalone_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_NAME = "seed/000_67da42c3b5ae34c1.txt"
@@ -73,48 +72,11 @@ def curl_example() -> str:
     return first_block(page, "bash") if page else CURL_FALLBACK
 
 
-def loopback_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
-    return env
-
-
 @pytest.fixture(scope="module")
 def standalone():
     """`python -m playground.sandbox --port 0` as its own process; yields the base URL it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground.sandbox", "--port", "0"],
-        cwd=REPO,
-        env=loopback_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        printed = []
-        base = None
-        while base is None:
-            assert process.poll() is None, f"the sandbox exited: {process.stderr.read()}"
-            assert time.monotonic() < deadline, f"no base URL printed: {printed}"
-            ready, _, _ = select.select([process.stdout], [], [], 0.5)
-            if ready:
-                line = process.stdout.readline()
-                printed.append(line)
-                found = re.search(r"running at (http://127\.0\.0\.1:\d+)", line)
-                base = found.group(1) if found else None
-        example = process.stdout.readline()
-        assert example.startswith("Try: curl -X POST " + base + "/generate/image/"), example
+    with standalone_sandbox() as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, process.stderr.read()
 
 
 def fetch_png(url: str) -> Image.Image:

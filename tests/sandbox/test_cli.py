@@ -1,0 +1,40 @@
+"""`python -m playground.sandbox`: a catalog built from a newer spec (--openapi) is the one the sandbox serves."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import requests
+
+from playground.sandbox.__main__ import main
+from playground.settings import OPENAPI_SNAPSHOT_PATH
+
+from .conftest import standalone_sandbox
+
+
+def newer_spec(tmp_path) -> str:
+    spec = json.loads(OPENAPI_SNAPSHOT_PATH.read_text(encoding="utf-8"))
+    spec["paths"]["/generate/image/acme/brand-new"] = copy.deepcopy(spec["paths"]["/generate/image/bfl/flux-1-dev"])
+    spec["paths"]["/generate/image/acme/brand-new"]["post"]["summary"] = "Brand New"
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return str(path)
+
+
+def test_openapi_flag_serves_the_models_of_that_spec(tmp_path):
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Authorization": "Bearer t"}
+    body = {"prompt": "a new model", "width": 512, "height": 512}
+    with standalone_sandbox("--openapi", newer_spec(tmp_path)) as base:
+        created = session.post(f"{base}/generate/image/acme/brand-new", json=body, headers=headers, timeout=10)
+        assert created.status_code == 200, created.text
+        refused = session.post(f"{base}/generate/image/acme/brand-new", json={**body, "steps": 10_000},
+                               headers=headers, timeout=10)
+        assert refused.status_code == 400 and "steps" in refused.json()["error"]  # validated by that spec
+
+
+def test_an_unreadable_spec_stops_before_listening(tmp_path, capsys):
+    assert main(["--port", "0", "--openapi", str(tmp_path / "missing.json")]) == 2
+    assert "cannot build the catalog" in capsys.readouterr().err
