@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     catalog = load_catalog(openapi=openapi) if openapi else load_catalog()  # a newer spec, when Krea adds models
     backend = start_backend(settings, catalog)
     try:
-        demo, _sessions = build_demo(settings, backend, catalog)
+        demo, _service = build_demo(settings, backend, catalog)
         demo.launch(**launch_options(settings))
     finally:
         stop_backend(backend)

@@ -1,7 +1,8 @@
 """One prompt, many models: adapt shared settings to each model, estimate, run all at once, tabulate, export.
 
 Every tile is an ordinary run stream (playground.generate) in its own thread; this module only merges them, so a
-slow or failing model can never block, delay or break the others.
+slow or failing model can never block, delay or break the others. The table, chart data, CSV and ZIP manifest
+are all made from the tiles' RunRecords.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import queue
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,8 @@ import pandas as pd
 from playground.catalog import Model
 from playground.catalog.sizing import RESOLUTION_SCALE, size_params
 from playground.generate import run_generation
-from playground.runs import PHASE_FAILED, RunError, RunUpdate, run_error_from
+from playground.krea.errors import ErrorKind
+from playground.runs import Phase, RunError, RunRecord, RunUpdate, run_error_from
 from playground.settings import PollPolicy
 
 MIN_MODELS, MAX_MODELS = 2, 8
@@ -105,15 +107,22 @@ def adapt(model: Model, shared: SharedSettings) -> Adapted:
 
 @dataclass(frozen=True)
 class Preflight:
+    """Jobs, cost and time of a comparison before anything is sent."""
+
     jobs: int
     cost_usd: float  # sum of the known USD prices
-    unpriced: tuple[str, ...]  # models whose USD price is unknown
+    unpriced: tuple[str, ...]  # names of the models whose USD price is unknown
     est_seconds: float  # the jobs run at once, so the slowest one sets the pace
     budget_usd: float | None = None
 
     @property
     def over_budget(self) -> bool:
         return self.budget_usd is not None and self.cost_usd > self.budget_usd
+
+    @property
+    def unbounded(self) -> bool:
+        """A cap is set but the cost cannot be bounded: some models have no known price."""
+        return self.budget_usd is not None and bool(self.unpriced)
 
     def line(self) -> str:
         cost = f"≈ ${self.cost_usd:.3f}"
@@ -136,18 +145,25 @@ def preflight(adapted: list[Adapted], budget_usd: float | None = None,
                      budget_usd=budget_usd)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CompareSnapshot:
-    """The latest update of every tile, in the order the models were chosen."""
+    """The latest update of every tile, in the order the models were chosen. Immutable: each change is a new one."""
 
-    updates: dict[str, RunUpdate]
-    changed: str | None = None
+    updates: tuple[RunUpdate, ...]
+    changed: str | None = None  # the model id whose update made this snapshot
     wall_seconds: float = 0.0
-    stops: dict[str, threading.Event] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
-        return all(u.is_terminal for u in self.updates.values())
+        return all(u.is_terminal for u in self.updates)
+
+    def update_for(self, model_id: str) -> RunUpdate:
+        return next(u for u in self.updates if u.model_id == model_id)
+
+    def records(self, adapted: list[Adapted], group_id: str | None = None) -> list[RunRecord]:
+        """One record per tile (provisional for tiles still running)."""
+        return [RunRecord.from_update(u, a.model, notes=a.notes, group_id=group_id)
+                for u, a in zip(self.updates, adapted)]
 
 
 def run_comparison(
@@ -157,56 +173,48 @@ def run_comparison(
     output_dir: Path,
     backend: str,
     poll: PollPolicy | None = None,
-    stops: dict[str, threading.Event] | None = None,
+    stops: Mapping[str, threading.Event],
     now: Callable[[], float] = time.monotonic,
 ) -> Iterator[CompareSnapshot]:
     """Fire every job at once and yield a snapshot on every tile update until all tiles are terminal.
 
-    `stops` maps a model id to its tile's stop switch (setting one cancels that remote job only). If the consumer
-    abandons the stream, every unfinished tile is stopped, which cancels its remote job.
+    `stops` maps each model id to its tile's stop switch (setting one cancels that remote job only). If the
+    consumer abandons the stream, every unfinished tile is stopped, which cancels its remote job.
     """
-    stops = stops if stops is not None else {}
-    for item in adapted:
-        stops.setdefault(item.model.id, threading.Event())
-    inbox: queue.Queue[tuple[str, RunUpdate | None]] = queue.Queue()
+    inbox: queue.Queue[tuple[int, RunUpdate | None]] = queue.Queue()
     started = now()
-    snapshot = CompareSnapshot(
-        updates={a.model.id: RunUpdate(model_id=a.model.id, phase="submitting", label="Starting…",
-                                       seed=a.params.get("seed"), params=a.params) for a in adapted},
-        stops=stops,
-    )
+    updates = [RunUpdate(model_id=a.model.id, phase=Phase.SUBMITTING, label="Starting…", seed=a.params.get("seed"),
+                         backend=backend, params=a.params) for a in adapted]
 
-    def tile(item: Adapted) -> None:
+    def tile(index: int, item: Adapted) -> None:
         try:
             for update in run_generation(client, item.model, item.params, output_dir=output_dir, backend=backend,
                                          poll=poll, stop=stops[item.model.id], now=now):
-                inbox.put((item.model.id, update))
+                inbox.put((index, update))
         except Exception as exc:  # a bug in one tile must not take down the others
-            inbox.put((item.model.id, RunUpdate(model_id=item.model.id, phase=PHASE_FAILED, label="Failed",
-                                                error=run_error_from(exc), params=item.params)))
+            inbox.put((index, updates[index].evolve(phase=Phase.FAILED, label="Failed",
+                                                    error=run_error_from(exc))))
         finally:
-            inbox.put((item.model.id, None))
+            inbox.put((index, None))
 
-    workers = [threading.Thread(target=tile, args=(a,), name=f"compare-{a.model.id}", daemon=True)
-               for a in adapted]
+    workers = [threading.Thread(target=tile, args=(i, a), name=f"compare-{a.model.id}", daemon=True)
+               for i, a in enumerate(adapted)]
     for worker in workers:
         worker.start()
     running = len(workers)
     try:
-        yield snapshot
+        yield CompareSnapshot(tuple(updates))
         while running:
-            model_id, update = inbox.get()
+            index, update = inbox.get()
             if update is None:
                 running -= 1
-                if not snapshot.updates[model_id].is_terminal:  # ended without a terminal update: say so
-                    snapshot.updates[model_id] = snapshot.updates[model_id].evolve(
-                        phase=PHASE_FAILED, label="Failed",
-                        error=RunError("internal", "This tile stopped unexpectedly. Please run it again."))
-                continue
-            snapshot.updates[model_id] = update
-            snapshot.changed = model_id
-            snapshot.wall_seconds = now() - started
-            yield snapshot
+                if updates[index].is_terminal:
+                    continue
+                # ended without a terminal update: say so
+                update = updates[index].evolve(phase=Phase.FAILED, label="Failed", error=RunError(
+                    ErrorKind.INTERNAL, "This tile stopped unexpectedly. Please run it again."))
+            updates[index] = update
+            yield CompareSnapshot(tuple(updates), changed=update.model_id, wall_seconds=now() - started)
     finally:
         if running:
             for event in stops.values():
@@ -217,65 +225,70 @@ TABLE_COLUMNS = ["model", "status", "queue s", "run s", "total s", "cost $", "ou
                  "notes", "error"]
 
 
-def results_table(snapshot: CompareSnapshot, adapted: list[Adapted]) -> pd.DataFrame:
-    """One row per model: status, split timings, cost (only completed jobs are billed), size, seed, job, error."""
-    rows = []
-    for item in adapted:
-        update = snapshot.updates.get(item.model.id)
-        if update is None:
-            continue
-        t = update.timings
-        price = item.model.price.usd
-        if not update.is_terminal:
-            cost = None
-        elif update.phase != "done":
-            cost = 0.0  # failed and cancelled jobs are not billed
-        else:
-            cost = round(price, 4) if price is not None else "unknown"
-        rows.append({
-            "model": item.model.name,
-            "status": update.label,
-            "queue s": None if t.queue is None else round(t.queue, 2),
-            "run s": None if t.run is None else round(t.run, 2),
-            "total s": round(t.elapsed, 2) if t.elapsed else None,
-            "cost $": cost,
-            "output size": f"{update.image_size[0]}x{update.image_size[1]}" if update.image_size else "",
-            "seed": update.seed if update.seed is not None else "",
-            "job id": update.job_id or "",
-            "notes": "; ".join(item.notes),
-            "error": update.error.message if update.error and update.phase != "done" else "",
-        })
+def _cost_cell(record: RunRecord):
+    if not record.is_terminal:
+        return None
+    if record.cost_usd is None:
+        return "unknown"  # completed, but the model has no known USD price
+    return round(record.cost_usd, 4)
+
+
+def results_table(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: status, split timings, cost (only completed jobs are billed), size, seed, job, error."""
+    rows = [{
+        "model": r.model_name,
+        "status": _status_word(r),
+        "queue s": None if r.queue_s is None else round(r.queue_s, 2),
+        "run s": None if r.run_s is None else round(r.run_s, 2),
+        "total s": None if r.total_s is None else round(r.total_s, 2),
+        "cost $": _cost_cell(r),
+        "output size": r.size_text,
+        "seed": r.seed if r.seed is not None else "",
+        "job id": r.job_id or "",
+        "notes": "; ".join(r.notes),
+        "error": r.error.message if r.error else "",
+    } for r in records]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def export_csv(table: pd.DataFrame, directory: Path) -> Path:
+_PHASE_WORDS = {Phase.DONE: "Completed", Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled"}
+
+
+def _status_word(record: RunRecord) -> str:
+    return _PHASE_WORDS.get(record.phase) or "Running"
+
+
+def timing_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """Long form (model, part, seconds) for a stacked bar of queue and run time per model, in tile order."""
+    rows = [{"model": r.model_name, "part": part, "seconds": float(value)}
+            for r in records for part, value in (("queue", r.queue_s), ("run", r.run_s)) if value is not None]
+    # Explicit dtypes: an empty frame would otherwise be all-object and the plot would read seconds as categories.
+    return pd.DataFrame(rows, columns=["model", "part", "seconds"]).astype(
+        {"model": "string", "part": "string", "seconds": "float64"})
+
+
+def export_csv(records: list[RunRecord], directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "comparison.csv"
-    table.to_csv(path, index=False)
+    results_table(records).to_csv(path, index=False)
     return path
 
 
-def export_zip(snapshot: CompareSnapshot, adapted: list[Adapted], directory: Path, base_url: str) -> Path:
-    """The images plus a manifest of the exact requests, so the comparison can be reproduced or audited."""
+def export_zip(records: list[RunRecord], directory: Path, base_url: str) -> Path:
+    """The images plus a manifest of the exact requests and results, so the comparison can be reproduced."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "comparison.zip"
     manifest = {"api_base": base_url, "runs": []}
     # PNGs are stored as they are (deflating compressed data costs time and saves nothing); the manifest is deflated.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for index, item in enumerate(adapted, start=1):
-            update = snapshot.updates.get(item.model.id)
-            entry = {"model": item.model.id, "request": {"method": "POST", "path": item.model.path,
-                                                          "body": item.params},
-                     "adapted": list(item.notes)}
-            if update is not None:
-                entry.update(status=update.status, phase=update.phase, job_id=update.job_id,
-                             timings={"queue_s": update.timings.queue, "run_s": update.timings.run,
-                                      "total_s": update.timings.elapsed},
-                             error=update.error.message if update.error else None)
-                if update.image_path:
-                    name = f"{index:02d}_{item.model.id.replace('/', '_')}.png"
-                    archive.write(update.image_path, name)
-                    entry["image"] = name
+        for index, record in enumerate(records, start=1):
+            entry = record.to_dict()
+            entry.pop("image_path", None)
+            if record.image_path:
+                name = f"{index:02d}_{record.model_id.replace('/', '_')}.png"
+                archive.write(record.image_path, name)
+                entry["image"] = name
             manifest["runs"].append(entry)
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
+                         compress_type=zipfile.ZIP_DEFLATED)
     return path

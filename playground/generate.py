@@ -1,39 +1,36 @@
-"""One run as a stream of RunUpdate objects: validate, submit, follow, preview, download, save.
+"""One run as a stream of RunUpdate objects: submit, follow, preview, download, save.
 
-Nothing here knows Gradio. The stream never raises for an expected failure: it ends with a terminal update
-carrying a RunError, so every tab renders failures the same way.
+Nothing here knows Gradio, and nothing here decides whether a run may start: the run service has already
+checked the body against the catalog (validation happens once, there). The stream never raises for an expected
+failure: it ends with a terminal update carrying a RunError, so every tab renders failures the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from playground.catalog import Model, ValidationFailed, check_params
+from playground.catalog import Model
 from playground.krea.client import KreaClient
-from playground.krea.errors import JobCancelled, JobFailed, KreaError
-from playground.krea.jobs import Job, status_label
+from playground.krea.errors import ErrorKind, JobCancelled, JobFailed, KreaError, RateLimited
+from playground.krea.jobs import TERMINAL_STATUSES, Job, JobStatus, status_label
 from playground.outputs import png_metadata, save_final_png, save_preview
-from playground.runs import (
-    PHASE_CANCELLED,
-    PHASE_DONE,
-    PHASE_DOWNLOADING,
-    PHASE_FAILED,
-    PHASE_FOLLOWING,
-    PHASE_SUBMITTING,
-    RUNNING_STATUSES,
-    RunError,
-    RunTimings,
-    RunUpdate,
-    run_error_from,
-)
+from playground.runs import RUNNING_STATUSES, Phase, RunError, RunTimings, RunUpdate, run_error_from
 from playground.settings import PollPolicy
 
 log = logging.getLogger(__name__)
+
+# A refused submit (429) is retried this many times in all, waiting what Krea asks, up to SUBMIT_WAIT_CAP each.
+SUBMIT_ATTEMPTS = 4
+SUBMIT_WAIT_CAP = 120.0
+SUBMIT_FALLBACK_WAIT = 5.0  # when a 429 carries no Retry-After
 
 
 @dataclass
@@ -50,7 +47,7 @@ class _Clock:
         t = self.now()
         if status in RUNNING_STATUSES and self.running_since is None:
             self.running_since = t
-        if status in ("completed", "failed", "cancelled") and self.ended is None:
+        if status in TERMINAL_STATUSES and self.ended is None:
             self.ended = t
 
     def timings(self) -> RunTimings:
@@ -58,12 +55,10 @@ class _Clock:
         queue = run = None
         if self.accepted is not None:
             queue = (self.running_since or self.ended or t) - self.accepted
-            if self.running_since is None and self.ended is None:
-                queue = t - self.accepted
         if self.running_since is not None:
             run = (self.ended or t) - self.running_since
         submit = None if self.accepted is None else self.accepted - self.started
-        return RunTimings(elapsed=t - self.started, queue=queue, run=run, submit=submit)
+        return RunTimings(elapsed=(self.ended or t) - self.started, queue=queue, run=run, submit=submit)
 
 
 def _cancel_quietly(client: KreaClient, job_id: str) -> Job | None:
@@ -74,48 +69,70 @@ def _cancel_quietly(client: KreaClient, job_id: str) -> Job | None:
         return None
 
 
+STOPPED_BEFORE_SEND = RunError(ErrorKind.CANCELLED, "You stopped this run before it was sent: no job was created.")
+STOPPED = RunError(ErrorKind.CANCELLED, "You stopped this run; the job was cancelled on the server and will not "
+                                        "be billed.")
+
+
 def run_generation(
     client: KreaClient,
     model: Model,
-    params: dict,
+    body: dict,
     *,
     output_dir: Path,
     backend: str,
     poll: PollPolicy | None = None,
     stop: threading.Event | None = None,
     now: Callable[[], float] = time.monotonic,
+    submit_attempts: int = SUBMIT_ATTEMPTS,
 ) -> Iterator[RunUpdate]:
     """Yield every change of one generation until a terminal update (done, failed or cancelled).
 
-    Setting `stop` cancels the remote job (DELETE /jobs/{id}) and ends the stream with a cancelled update. If the
+    `body` must already be valid for `model` (the run service checks it). Setting `stop` ends any wait at once:
+    before the job exists nothing is sent; after, the remote job is cancelled (DELETE /jobs/{id}). If the
     consumer abandons the stream (a closed tab), the remote job is cancelled too, so nobody pays for a lost image.
     """
     stop = stop or threading.Event()
     clock = _Clock(started=now(), now=now)
-    seed = params.get("seed")
-    base = RunUpdate(model_id=model.id, phase=PHASE_SUBMITTING, label="Checking parameters…", seed=seed,
-                     params=dict(params))
+    base = RunUpdate(model_id=model.id, phase=Phase.SUBMITTING, label="Sending to the API…",
+                     run_id=uuid.uuid4().hex, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     backend=backend, seed=body.get("seed"), params=dict(body))
 
     def failed(error: RunError, **changes) -> RunUpdate:
-        return base.evolve(phase=PHASE_FAILED, label="Failed", error=error, timings=clock.timings(), **changes)
+        return base.evolve(phase=Phase.FAILED, label="Failed", error=error, timings=clock.timings(), **changes)
 
-    try:
-        check_params(model, params)
-    except ValidationFailed as exc:
-        yield failed(run_error_from(exc))
-        return
-    yield base.evolve(label="Sending to the API…", timings=clock.timings())
-    if stop.is_set():
-        yield base.evolve(phase=PHASE_CANCELLED, label="Cancelled before it was sent", timings=clock.timings())
+    job: Job | None = None
+    for attempt in range(1, submit_attempts + 1):
+        if stop.is_set():
+            yield base.evolve(phase=Phase.CANCELLED, label="Cancelled before it was sent", timings=clock.timings(),
+                              error=STOPPED_BEFORE_SEND)
+            return
+        yield base.evolve(timings=clock.timings())
+        try:
+            job = client.submit_job(model.path, body, known_fields=model.accepts)
+            break
+        except RateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else SUBMIT_FALLBACK_WAIT
+            if attempt == submit_attempts or wait > SUBMIT_WAIT_CAP:
+                yield failed(run_error_from(exc))
+                return
+            # Wait what Krea asks, one visible second at a time, and give way to Stop at once.
+            resume_at = now() + wait
+            while (left := resume_at - now()) > 0:
+                yield base.evolve(label=f"Krea is busy: retrying in {math.ceil(left)} s, attempt {attempt + 1} of "
+                                        f"{submit_attempts}", timings=clock.timings())
+                if stop.wait(min(1.0, left)):
+                    break
+        except KreaError as exc:
+            yield failed(run_error_from(exc))
+            return
+    if job is None:  # stopped during a wait: the loop's next turn would have said so
+        yield base.evolve(phase=Phase.CANCELLED, label="Cancelled before it was sent", timings=clock.timings(),
+                          error=STOPPED_BEFORE_SEND)
         return
 
-    try:
-        job = client.submit_job(model, params)
-    except KreaError as exc:
-        yield failed(run_error_from(exc))
-        return
     clock.accepted = now()
-    base = base.evolve(job_id=job.job_id, phase=PHASE_FOLLOWING)
+    base = base.evolve(job_id=job.job_id, phase=Phase.FOLLOWING)
     finished = False
     try:
         clock.observe(job.status)
@@ -124,17 +141,18 @@ def run_generation(
         if stop.is_set() and not job.is_terminal:
             cancelled = _cancel_quietly(client, job.job_id)
             finished = True
-            clock.observe("cancelled")
+            clock.observe(JobStatus.CANCELLED)
             status = cancelled.status if cancelled else job.status
-            yield base.evolve(phase=PHASE_CANCELLED, status=status, label="Cancelled", preview=last_preview,
-                              timings=clock.timings(),
-                              error=RunError("cancelled", "You stopped this run; the job was cancelled on the "
-                                                          "server and will not be billed."))
+            yield base.evolve(phase=Phase.CANCELLED, status=status, label="Cancelled", preview=last_preview,
+                              timings=clock.timings(), error=STOPPED)
             return
         finished = True
         yield from _finish(client, base, job, clock, last_preview, output_dir, backend)
     except KreaError as exc:
         finished = True  # a timeout keeps the job alive on purpose: it may still finish and can be fetched later
+        yield failed(run_error_from(exc), status=job.status)
+    except Exception as exc:  # a bug after the job exists: say so, and don't leave a billed job running
+        log.exception("run of job %s broke", job.job_id)
         yield failed(run_error_from(exc), status=job.status)
     finally:
         if not finished:
@@ -153,8 +171,8 @@ def _follow(client, base, job, clock, poll, stop):
             last_preview_url = preview_urls[-1]
             try:
                 last_preview = save_preview(client.download_image(last_preview_url), job.job_id, len(preview_urls))
-            except KreaError as exc:  # a preview is a nicety; the final image is what matters
-                log.info("preview unavailable for %s: %s", job.job_id, exc.user_message)
+            except (KreaError, OSError) as exc:  # a preview is a nicety; the final image is what matters
+                log.info("preview unavailable for %s: %s", job.job_id, exc)
         yield base.evolve(status=job.status, label=status_label(job.status), preview=last_preview,
                           timings=clock.timings())
         if job.is_terminal:
@@ -164,28 +182,28 @@ def _follow(client, base, job, clock, poll, stop):
 
 def _finish(client, base, job, clock, last_preview, output_dir, backend):
     """Turn a terminal job into the final update: a saved PNG, or the reason there is none."""
-    if job.status == "cancelled":
-        yield base.evolve(phase=PHASE_CANCELLED, status=job.status, label="Cancelled", timings=clock.timings(),
+    if job.status == JobStatus.CANCELLED:
+        yield base.evolve(phase=Phase.CANCELLED, status=job.status, label="Cancelled", timings=clock.timings(),
                           error=run_error_from(JobCancelled(job)))
         return
-    if job.status != "completed" or not job.urls:
-        yield base.evolve(phase=PHASE_FAILED, status=job.status, label="Failed", timings=clock.timings(),
+    if job.status != JobStatus.COMPLETED or not job.urls:
+        yield base.evolve(phase=Phase.FAILED, status=job.status, label="Failed", timings=clock.timings(),
                           preview=last_preview, error=run_error_from(JobFailed(job)))
         return
-    yield base.evolve(phase=PHASE_DOWNLOADING, status=job.status, label="Downloading the image…",
+    yield base.evolve(phase=Phase.DOWNLOADING, status=job.status, label="Downloading the image…",
                       preview=last_preview, timings=clock.timings())
     params = base.params or {}
     metadata = png_metadata(prompt=str(params.get("prompt", "")), model_id=base.model_id, params=params,
                             seed=base.seed, job_id=job.job_id, backend=backend)
     try:
         path, size = save_final_png(client.download_image(job.urls[0]), output_dir, metadata)
-    except (KreaError, OSError) as exc:
+    except (KreaError, OSError, ValueError) as exc:
         # The job succeeded and may be billed: never drop it silently. Say where the image still is.
         reason = exc.user_message if isinstance(exc, KreaError) else str(exc)
-        yield base.evolve(phase=PHASE_FAILED, status=job.status, label="Download failed", timings=clock.timings(),
+        yield base.evolve(phase=Phase.FAILED, status=job.status, label="Download failed", timings=clock.timings(),
                           preview=last_preview,
-                          error=RunError("bad_image", f"The image was made (job {job.job_id}) but could not be "
-                                                      f"saved: {reason} It is still at {job.urls[0]}"))
+                          error=RunError(ErrorKind.BAD_IMAGE, f"The image was made (job {job.job_id}) but could "
+                                                              f"not be saved: {reason} It is still at {job.urls[0]}"))
         return
-    yield base.evolve(phase=PHASE_DONE, status=job.status, label="Completed", image_path=str(path),
+    yield base.evolve(phase=Phase.DONE, status=job.status, label="Completed", image_path=str(path),
                       image_size=size, timings=clock.timings())

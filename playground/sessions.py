@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from playground.krea.client import KreaClient
 from playground.krea.errors import KreaError, Unauthorized
@@ -33,6 +34,18 @@ class Backend:
     @property
     def base_url(self) -> str:
         return self.client_settings.base_url
+
+
+class Route(NamedTuple):
+    """Where one session's jobs go."""
+
+    client: KreaClient
+    backend_name: str  # "sandbox" | "krea"
+    settings: ClientSettings
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.backend_name == "sandbox"
 
 
 @dataclass
@@ -72,11 +85,11 @@ class SessionRegistry:
         with self._lock:
             return self._session(session_id).client
 
-    def route(self, session_id: str) -> tuple[KreaClient, str, ClientSettings]:
-        """This session's client, the name of the backend it talks to, and that backend's settings."""
+    def route(self, session_id: str) -> Route:
+        """This session's client, the backend it talks to, and that backend's settings."""
         with self._lock:
             session = self._session(session_id)
-            return session.client, session.backend_name, session.settings
+            return Route(session.client, session.backend_name, session.settings)
 
     def has_token(self, session_id: str) -> bool:
         """Whether this session can reach its backend (the sandbox needs no real token)."""
@@ -129,9 +142,7 @@ class SessionRegistry:
         """A fresh stop switch for one run (a previous run under the same key is told to stop)."""
         stop = threading.Event()
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                session = self._sessions[session_id] = self._new_session(None, "")
+            session = self._session(session_id)
             previous = session.runs.get(run_key)
             session.runs[run_key] = stop
         if previous is not None:

@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gradio_client import Client  # noqa: E402
 
+from playground.launcher import free_port, running_app  # noqa: E402
 from playground.settings import AppSettings, PollPolicy, SandboxSettings, Settings  # noqa: E402
-from tests.support import free_port, running_app  # noqa: E402
-from tests.ui.helpers import endpoint_args  # noqa: E402
 
 FIVE = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
         "openai/gpt-image-2"]
@@ -48,16 +47,14 @@ def bench_compare(app, runs: int) -> list[float]:
     for run in range(1, runs + 1):
         # download_files=False: like a browser, don't fetch every intermediate image into the measurement.
         client = Client(app.url, verbose=False, download_files=False)
-        args = endpoint_args(client, "/compare", prompt=f"a lighthouse at dusk, run {run}", models=FIVE)
         start = time.monotonic()
-        final = client.submit(*args, api_name="/compare").result()
+        _images, records = client.submit(prompt=f"a lighthouse at dusk, run {run}", models=FIVE,
+                                         api_name="/compare").result()
         wall = time.monotonic() - start
         client.close()
-        table = final[-5]
-        header = table["headers"]
-        totals = [row[header.index("total s")] for row in table["data"]]
-        statuses = [row[header.index("status")] for row in table["data"]]
-        assert statuses == ["Completed"] * len(FIVE), statuses
+        totals = [r["total_s"] for r in records]
+        phases = [r["phase"] for r in records]
+        assert phases == ["done"] * len(FIVE), phases
         slowest, total = max(totals), sum(totals)
         ratios.append(wall / slowest)
         print(f"   {run:>3}  {wall:>7.2f}  {slowest:>14.2f}  {total:>14.2f}  {wall / slowest:>12.3f}  "
@@ -73,9 +70,8 @@ def bench_two_users(app) -> None:
     own: dict[int, float] = {}
 
     def user(index: int) -> None:
-        args = endpoint_args(clients[index], "/generate", model="bfl/flux-1-dev", prompt=f"user {index}")
         start = time.monotonic()
-        clients[index].submit(*args, api_name="/generate").result()
+        clients[index].submit(model="bfl/flux-1-dev", prompt=f"user {index}", api_name="/generate").result()
         own[index] = time.monotonic() - start
 
     alone_start = time.monotonic()

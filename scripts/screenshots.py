@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.chromium import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
-from tests.support import fast_settings, running_app  # noqa: E402
+from playground.chromium import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
+from playground.launcher import free_port, running_app  # noqa: E402
+from playground.settings import AppSettings, PollPolicy, SandboxSettings, Settings  # noqa: E402
 
 def scroll_through(page) -> None:
     """Scroll to the bottom and back, as a person would: images below the fold load lazily."""
@@ -37,7 +38,9 @@ VIEWPORTS = {"desktop": {"width": 1366, "height": 1000}, "phone": {"width": 390,
 def shoot(out: Path, readme: bool) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots = []
-    settings = fast_settings(Path(tempfile.mkdtemp()), speed=0.03, min_job_seconds=1.0)
+    settings = Settings(use_sandbox=True, sandbox=SandboxSettings(speed=0.03, min_job_seconds=1.0),
+                        app=AppSettings(output_dir=Path(tempfile.mkdtemp()), port=free_port(),
+                                        sandbox_poll=PollPolicy(initial_interval=0.05, max_interval=0.2)))
     with running_app(settings) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         for scheme in ("light", "dark"):

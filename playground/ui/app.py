@@ -6,7 +6,10 @@ from pathlib import Path
 
 import gradio as gr
 
+from playground.api import register_api
 from playground.catalog import Catalog
+from playground.outputs import PREVIEW_DIR
+from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 from playground.settings import Settings
 from playground.ui.context import UIContext
@@ -56,14 +59,15 @@ PAGE_JS = """
 """
 
 
-def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, SessionRegistry]:
-    """Build the whole page. Returns the Blocks and the session registry (tests inspect it)."""
+def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, RunService]:
+    """Build the whole page and the documented API. Returns the Blocks and the run service (tests inspect it)."""
     sessions = SessionRegistry(backend)
+    service = RunService(catalog, backend, sessions, settings.app.output_dir)
     # delete_cache: every hour, drop cached files (previews, copies of results) older than a day, so a long-running
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
     with gr.Blocks(title="Krea Playground", fill_width=False, delete_cache=(3600, 86400)) as demo:
-        ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions,
-                        output_dir=settings.app.output_dir, concurrency_limit=settings.app.concurrency_limit)
+        ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions, service=service,
+                        concurrency_limit=settings.app.concurrency_limit)
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
@@ -80,7 +84,8 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
             sessions.drop(request.session_hash or "anonymous")
 
         demo.unload(forget_session)
-    return demo, sessions
+        register_api(service, settings.app.concurrency_limit)
+    return demo, service
 
 
 def theme() -> gr.themes.Base:
@@ -111,7 +116,8 @@ def launch_options(settings: Settings) -> dict:
         "max_threads": settings.app.max_threads,
         "run_history": False,
         "footer_links": ["api", "settings"],
-        "allowed_paths": [str(settings.app.output_dir)],
+        # Finished PNGs and preview JPEGs: the API's FileData outputs are served from these folders.
+        "allowed_paths": [str(settings.app.output_dir), str(PREVIEW_DIR)],
         "theme": theme(),
         "css_paths": [str(STYLE_PATH)],
         "enable_monitoring": False,

@@ -1,111 +1,80 @@
-"""The Compare tab: one prompt, 2-8 models at once, a live tile per model, then a table, a chart and exports."""
+"""The Compare tab: one prompt, 2-8 models at once, a live tile per model, then a table, a chart and exports.
+
+The tab reads its form into a ComparisonRequest, asks the run service to plan and start it, and renders the
+snapshots; the table, chart and downloads are made from the tiles' RunRecords.
+"""
 
 from __future__ import annotations
 
-import random
 import tempfile
 from html import escape
 from pathlib import Path
 
 import gradio as gr
-import pandas as pd
 
-from playground.compare import (
-    MAX_MODELS,
-    MIN_MODELS,
-    SharedSettings,
-    adapt,
-    export_csv,
-    export_zip,
-    preflight,
-    results_table,
-    run_comparison,
-)
+from playground.compare import MAX_MODELS, MIN_MODELS, CompareSnapshot, export_csv, export_zip, results_table, timing_frame
+from playground.runs import RunRefused, RunUpdate
+from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest, tile_key
 from playground.ui.context import UIContext
-from playground.ui.form import MAX_SEED
-from playground.ui.render import NO_TOKEN, status_html
+from playground.ui.render import error_html, status_html
 
 DEFAULT_MODELS = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
                   "openai/gpt-image-2"]
-RUN_PREFIX = "compare:"
 
 
-def tile_key(index: int) -> str:
-    return f"{RUN_PREFIX}{index}:"
-
-
-def tile_html(model, update, notes) -> str:
+def tile_html(model, update: RunUpdate, notes, expected_seconds: float | None) -> str:
     adapted = "".join(f"<li>{escape(n)}</li>" for n in notes)
     return (f'<div class="tile-head"><b>{escape(model.name)}</b> <span class="muted">{escape(model.provider)}'
-            f"</span></div>" + status_html(update, model.expected_seconds)
+            f"</span></div>" + status_html(update, expected_seconds)
             + (f'<ul class="tile-notes">{adapted}</ul>' if adapted else ""))
 
 
-def optional_number(text, label: str, integer: bool = False) -> float | int | None:
-    """Empty means "not set"; anything else must be a number (the error names the field)."""
-    if text is None or str(text).strip() == "":
+def tile_picture(update: RunUpdate) -> str | None:
+    if update.image_path:
+        return update.image_path
+    if update.is_terminal and update.phase != "cancelled":
         return None
-    try:
-        value = float(str(text).strip().lstrip("$"))
-    except ValueError:
-        raise ValueError(f"{label} must be a number or empty (got {text!r}).") from None
-    if integer and not value.is_integer():
-        raise ValueError(f"{label} must be a whole number (got {text!r}).")
-    return int(value) if integer else value
+    return update.preview
 
 
-def timing_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """Long form (model, part, seconds) for a stacked bar of queue and run time per model."""
-    rows = []
-    for _, row in table.iterrows():
-        for part, column in (("queue", "queue s"), ("run", "run s")):
-            value = row[column]
-            if value is not None and not pd.isna(value):
-                rows.append({"model": row["model"], "part": part, "seconds": float(value)})
-    # Explicit dtypes: an empty frame would otherwise be all-object and the plot would read seconds as categories.
-    return pd.DataFrame(rows, columns=["model", "part", "seconds"]).astype(
-        {"model": "string", "part": "string", "seconds": "float64"})
+def preflight_html(text: str, warn: bool = False) -> str:
+    return f'<div class="preflight{" warn" if warn else ""}">{escape(text)}</div>'
 
 
-def snapshot_outputs(snapshot, adapted, plan, out_dir: Path, base_url: str, seed_used) -> tuple:
+def snapshot_outputs(snapshot: CompareSnapshot, plan: ComparisonPlan, out_dir: Path, base_url: str,
+                     expected: dict[str, float]) -> tuple:
     """Every output of the Compare event for one snapshot: preflight line, 8 tiles, table, chart, downloads, seed."""
     done = snapshot.done
-    first = (f'<div class="preflight">Finished in {snapshot.wall_seconds:.1f} s · {escape(plan.line())}</div>'
+    first = (preflight_html(f"Finished in {snapshot.wall_seconds:.1f} s · {plan.preflight.line()}")
              if done else gr.skip())
-    values = [first]
+    values: list = [first]
     for index in range(MAX_MODELS):
-        if index >= len(adapted):
+        if index >= len(plan.adapted):
             values.extend([gr.update(visible=False), gr.skip(), gr.skip()])
             continue
-        item = adapted[index]
-        update = snapshot.updates[item.model.id]
-        picture = update.image_path or update.preview
-        if update.is_terminal and not update.image_path and update.phase != "cancelled":
-            picture = None
+        item, update = plan.adapted[index], snapshot.updates[index]
         # Always the current picture: Gradio's diffing sends only changes (skipped image updates raced in the
         # browser and a tile could lose its final image).
-        values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes), picture])
-    frame = results_table(snapshot, adapted)
-    timings = timing_frame(frame)
+        values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes, expected[item.model.id]),
+                       tile_picture(update)])
+    records = snapshot.records(list(plan.adapted), plan.group_id)
+    timings = timing_frame(records)
     # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws bars
     # afterwards (seen in Chromium with gradio 6.31).
-    values.append(frame)
+    values.append(results_table(records))
     values.append(timings if done and not timings.empty else gr.skip())
     if done:
-        values.append(gr.update(value=str(export_csv(frame, out_dir)), interactive=True))
-        values.append(gr.update(value=str(export_zip(snapshot, adapted, out_dir, base_url)), interactive=True))
+        values.append(gr.update(value=str(export_csv(records, out_dir)), interactive=True))
+        values.append(gr.update(value=str(export_zip(records, out_dir, base_url)), interactive=True))
     else:
         values.extend([gr.skip(), gr.skip()])
-    values.append(seed_used)
+    values.append(plan.seed)
     return tuple(values)
 
 
 def build_compare_tab(ctx: UIContext) -> None:
-    models = [m for m in ctx.catalog.models if not m.needs_image]
-    by_id = {m.id: m for m in models}
-    sandbox = ctx.backend.sandbox
-    speed = sandbox.settings.speed if sandbox is not None else None
-    min_seconds = sandbox.settings.min_job_seconds if sandbox is not None else 0.0
+    models = ctx.service.text_models
+    known = {m.id for m in models}
 
     with gr.Row(elem_id="compare-run-row"):
         prompt = gr.Textbox(label="Prompt", lines=1, max_lines=6, elem_id="compare-prompt", scale=5,
@@ -113,18 +82,20 @@ def build_compare_tab(ctx: UIContext) -> None:
         with gr.Column(scale=1, min_width=160):
             compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
             stop_all_btn = gr.Button("Stop all", variant="stop", elem_id="stop-all-btn")
-    chosen = gr.CheckboxGroup([(f"{m.name}", m.id) for m in models], value=[m for m in DEFAULT_MODELS if m in by_id],
+    chosen = gr.CheckboxGroup([(f"{m.name}", m.id) for m in models], value=[m for m in DEFAULT_MODELS if m in known],
                               label=f"Models ({MIN_MODELS}–{MAX_MODELS})", elem_id="compare-models")
     with gr.Row(elem_id="compare-settings"):
         width = gr.Number(1024, label="Width", precision=0, elem_id="compare-width", min_width=120)
         height = gr.Number(1024, label="Height", precision=0, elem_id="compare-height", min_width=120)
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="compare-seed", min_width=140)
+        seed = gr.Number(0, label="Seed", precision=0, elem_id="compare-seed", min_width=140)
         randomize = gr.Checkbox(True, label="Randomize seed", elem_id="compare-randomize", min_width=150)
         # Text boxes, not numbers: empty must mean "each model's default" / "no cap", and a Number shows 0.
         steps = gr.Textbox(label="Steps", placeholder="model default", elem_id="compare-steps", min_width=110)
         guidance = gr.Textbox(label="Guidance", placeholder="model default", elem_id="compare-guidance",
                               min_width=110)
         budget = gr.Textbox(label="Budget cap ($)", placeholder="no cap", elem_id="compare-budget", min_width=110)
+        allow_unpriced = gr.Checkbox(False, label="Allow unpriced models under a cap", elem_id="compare-unpriced",
+                                     min_width=150)
     preflight_box = gr.HTML(elem_id="compare-preflight")
 
     tiles = []
@@ -146,29 +117,28 @@ def build_compare_tab(ctx: UIContext) -> None:
             zip_btn = gr.DownloadButton("Download images + manifest (ZIP)", elem_id="compare-zip",
                                         interactive=False)
 
-    def shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value) -> SharedSettings:
-        seed_used = random.randint(0, MAX_SEED) if randomize_seed or seed_value in (None, "") else int(seed_value)
-        return SharedSettings(prompt=prompt_text or "", width=int(w or 1024), height=int(h or 1024), seed=seed_used,
-                              steps=optional_number(steps_value, "Steps", integer=True),
-                              guidance=optional_number(guidance_value, "Guidance"))
+    def read_form(prompt_text, model_ids, w, h, seed_value, randomize_seed, steps_value, guidance_value,
+                  budget_value, unpriced_ok) -> ComparisonRequest:
+        return ComparisonRequest(prompt=prompt_text or "", model_ids=tuple(model_ids or ()), width=w, height=h,
+                                 seed=seed_value, randomize_seed=bool(randomize_seed), steps=steps_value,
+                                 guidance=guidance_value, budget_usd=budget_value, allow_unpriced=bool(unpriced_ok))
 
-    def describe(model_ids, w, h, steps_value, guidance_value, budget_value):
-        """The preflight line, live as the form changes. Seeds don't change cost, so none is drawn here."""
-        picked = [by_id[i] for i in model_ids or [] if i in by_id]
-        if not MIN_MODELS <= len(picked) <= MAX_MODELS:
-            return f'<div class="preflight warn">Choose {MIN_MODELS} to {MAX_MODELS} models ({len(picked)} chosen).</div>'
+    def describe(request: gr.Request, model_ids, w, h, steps_value, guidance_value, budget_value, unpriced_ok):
+        """The preflight line, live as the form changes (for this session's backend). No seed is drawn here."""
+        form = read_form("preview", model_ids, w, h, None, False, steps_value, guidance_value, budget_value,
+                         unpriced_ok)
+        session = request.session_hash or "anonymous"
         try:
-            shared = SharedSettings(prompt="", width=int(w or 1024), height=int(h or 1024),
-                                    steps=optional_number(steps_value, "Steps", integer=True),
-                                    guidance=optional_number(guidance_value, "Guidance"))
-            cap = optional_number(budget_value, "Budget cap")
-        except ValueError as exc:
-            return f'<div class="preflight warn">{escape(str(exc))}</div>'
-        plan = preflight([adapt(m, shared) for m in picked], cap, speed, min_seconds)
-        css = "preflight warn" if plan.over_budget else "preflight"
-        return f'<div class="{css}">Preflight: {escape(plan.line())}</div>'
+            plan = ctx.service.plan_comparison(session, form)
+        except RunRefused as refused:
+            return preflight_html(refused.error.message, warn=True)
+        try:
+            ctx.service.check_budget(plan, form.allow_unpriced)
+        except RunRefused as refused:
+            return preflight_html(f"Preflight: {plan.preflight.line()}. {refused.error.message}", warn=True)
+        return preflight_html(f"Preflight: {plan.preflight.line()}")
 
-    form_inputs = [chosen, width, height, steps, guidance, budget]
+    form_inputs = [chosen, width, height, steps, guidance, budget, allow_unpriced]
     for component in form_inputs:
         component.change(describe, form_inputs, preflight_box, queue=False, api_visibility="private")
     ctx.demo.load(describe, form_inputs, preflight_box, queue=False, api_visibility="private")
@@ -176,51 +146,32 @@ def build_compare_tab(ctx: UIContext) -> None:
     tile_outputs = [c for tile in tiles for c in tile[:3]]  # per tile: its column (visibility), head, image
     outputs = [preflight_box, *tile_outputs, table, chart, csv_btn, zip_btn, seed]
 
-    def compare(prompt_text, model_ids, w, h, seed_value, randomize_seed, steps_value, guidance_value, budget_value,
-                request: gr.Request):
-        picked = [by_id[i] for i in model_ids or [] if i in by_id]
+    def compare(request: gr.Request, *values):
         session = request.session_hash or "anonymous"
-        blank = [gr.skip()] * (len(tile_outputs) + 4)
-        if not MIN_MODELS <= len(picked) <= MAX_MODELS:
-            raise gr.Error(f"Choose {MIN_MODELS} to {MAX_MODELS} models to compare ({len(picked)} chosen).")
-        if not (prompt_text or "").strip():
-            raise gr.Error("Type a prompt first: every model gets the same one.")
+        form = read_form(*values)
         try:
-            shared = shared_from(prompt_text, w, h, seed_value, randomize_seed, steps_value, guidance_value)
-            cap = optional_number(budget_value, "Budget cap")
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
-        adapted = [adapt(m, shared) for m in picked]
-        plan = preflight(adapted, cap, speed, min_seconds)
-        if plan.over_budget:
-            yield (f'<div class="preflight warn">Not started: estimated ${plan.cost_usd:.3f} is over your budget '
-                   f"cap of ${plan.budget_usd:.2f}. Raise the cap or choose fewer or cheaper models.</div>",
-                   *blank, gr.skip())
+            plan, snapshots = ctx.service.start_comparison(session, form)
+        except RunRefused as refused:
+            yield (error_html(refused.error), *[gr.skip()] * (len(outputs) - 1))
             return
-        if not ctx.sessions.has_token(session):
-            raise gr.Error(NO_TOKEN.message)
-        client, backend_name, client_settings = ctx.sessions.route(session)
-        stops = {a.model.id: ctx.sessions.begin_run(session, tile_key(i)) for i, a in enumerate(adapted)}
+        expected = {a.model.id: ctx.service.expected_seconds(session, a.model) for a in plan.adapted}
+        base_url = ctx.sessions.route(session).settings.base_url
         out_dir = Path(tempfile.mkdtemp(prefix="compare-"))  # exports of this comparison only
-        try:
-            snapshots = run_comparison(client, adapted, output_dir=ctx.output_dir, backend=backend_name,
-                                       poll=client_settings.poll, stops=stops)
-            for snapshot in snapshots:
-                yield snapshot_outputs(snapshot, adapted, plan, out_dir, client_settings.base_url, shared.seed)
-        finally:
-            for index in range(len(adapted)):
-                ctx.sessions.end_run(session, tile_key(index), stops[adapted[index].model.id])
+        for snapshot in snapshots:
+            yield snapshot_outputs(snapshot, plan, out_dir, base_url, expected)
 
-    run_inputs = [prompt, chosen, width, height, seed, randomize, steps, guidance, budget]
-    gr.on([compare_btn.click, prompt.submit], compare, run_inputs, outputs, api_name="compare",
+    run_inputs = [prompt, chosen, width, height, seed, randomize, steps, guidance, budget, allow_unpriced]
+    # Private: scripts use the documented /compare endpoint (playground/api.py).
+    gr.on([compare_btn.click, prompt.submit], compare, run_inputs, outputs, api_name="ui_compare", api_visibility="private",
           concurrency_limit=ctx.concurrency_limit, concurrency_id="compare", show_progress="hidden")
 
     def stop_all(request: gr.Request):
-        ctx.sessions.stop_runs(request.session_hash or "anonymous", RUN_PREFIX)
+        ctx.service.stop(request.session_hash or "anonymous", COMPARE_PREFIX)
 
-    stop_all_btn.click(stop_all, None, None, queue=False, api_name="stop_all")
+    stop_all_btn.click(stop_all, None, None, queue=False, api_name="ui_stop_all",
+                       api_visibility="private")
     for index, (_column, _head, _picture, stop_btn) in enumerate(tiles):
-        def stop_tile(request: gr.Request, key=tile_key(index)):
-            ctx.sessions.stop_runs(request.session_hash or "anonymous", key)
+        def stop_tile(request: gr.Request, key=tile_key(COMPARE_PREFIX, index)):
+            ctx.service.stop(request.session_hash or "anonymous", key)
 
         stop_btn.click(stop_tile, None, None, queue=False, api_visibility="private")

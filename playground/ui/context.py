@@ -1,13 +1,13 @@
-"""What every tab needs from the app: the catalog, the backend, per-session state and a few limits."""
+"""What every tab needs from the app: the catalog, the run service, per-session state and a few limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
 from playground.catalog import Catalog
+from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 
 
@@ -17,5 +17,5 @@ class UIContext:
     catalog: Catalog
     backend: Backend
     sessions: SessionRegistry
-    output_dir: Path
+    service: RunService
     concurrency_limit: int

@@ -6,12 +6,12 @@ catalog and shows only those the chosen model accepts, with that model's range, 
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from playground.catalog import Catalog, Model, Param
+from playground.catalog import MAX_SEED, Catalog, Model, Param
 from playground.catalog.sizing import ratio_resolution_to_size, snap_size
 
 # Handled by dedicated controls (prompt box, size row, seed row), never by the generic advanced section.
@@ -19,7 +19,7 @@ SPECIAL = ("prompt", "seed", "width", "height", "aspect_ratio", "resolution")
 # Only meaningful together with an input image, which the text-to-image form does not take.
 IMAGE_ONLY = frozenset({"strength", "denoising_strength"})
 SIZE_PRESETS = ("1:1", "4:3", "3:2", "16:9", "21:9", "3:4", "2:3", "9:16")
-MAX_SEED = 2**31 - 1
+SEED_INFO = f"0–{MAX_SEED}; the same seed and settings give the same image"
 
 LABELS = {
     "steps": "Steps",
@@ -46,9 +46,14 @@ def size_info(param: Param | None) -> str | None:
     """'512–2368 px, multiple of 16': the rule shown under a width or height box."""
     if param is None:
         return None
-    low = _fmt(param.minimum) if param.minimum is not None else "?"
-    high = _fmt(param.maximum) if param.maximum is not None else "?"
-    return f"{low}–{high} px" + (f", multiple of {param.multiple_of}" if param.multiple_of else "")
+    low, high = param.minimum, param.maximum
+    if low is not None and high is not None:
+        text = f"{_fmt(low)}–{_fmt(high)} px"
+    elif low is not None or high is not None:
+        text = f"at least {_fmt(low)} px" if low is not None else f"up to {_fmt(high)} px"
+    else:
+        text = "px"
+    return text + (f", multiple of {param.multiple_of}" if param.multiple_of else "")
 
 
 def param_label(name: str) -> str:
@@ -164,8 +169,9 @@ class ParamForm:
             gr.update(choices=_choices(res_param) if res_param and res_param.choices else [],
                       value=(res_param.default or res_param.choices[0]) if res_param and res_param.choices else None,
                       visible=bool(res_param)),
+            # info is always a string: None would mean "leave as is" and keep another model's note.
             gr.update(interactive=bool(seed_param),
-                      info=None if seed_param else f"{model.name} takes no seed: every run differs."),
+                      info=SEED_INFO if seed_param else f"{model.name} takes no seed: every run differs."),
             gr.update(interactive=bool(seed_param)),
         ]
         for name in self.advanced:
@@ -199,31 +205,22 @@ class ParamForm:
 
     # ---- reading back -----------------------------------------------------------------------------------------
 
-    def collect(self, model: Model, prompt: str, values: list) -> dict:
-        """The request body for `model` from the form values (ordered as `components()`).
-
-        Only parameters the model accepts are sent; optional ones left empty are omitted. A random seed is drawn
-        here (not by the server) so the seed actually used can be shown back and reused.
-        """
+    def read(self, model: Model, values: list) -> tuple[dict[str, Any], Any, bool]:
+        """The model's own parameters from the form values (ordered as `components()`), plus the seed box and
+        the Randomize choice. Only what the model accepts is read; empty means "the model's default". The run
+        service draws seeds, fills required defaults and judges every value."""
         width, height, aspect_ratio, resolution, seed, randomize, *rest = values
-        advanced = dict(zip(self.advanced.keys(), rest))
-        body: dict = {"prompt": prompt or ""}
+        params: dict[str, Any] = {}
         if model.sizing == "wh":
-            body["width"], body["height"] = _as_int(width), _as_int(height)
+            params.update(width=width, height=height)
         elif model.sizing in ("ratio", "both"):
-            # Empty (e.g. an API caller that left them out) means the model's own default, as on the page.
-            for name, value in (("aspect_ratio", aspect_ratio), ("resolution", resolution)):
-                param = model.param(name)
-                if param is not None:
-                    body[name] = value or _required_fallback(param) if param.required or value else None
-        if model.param("seed") is not None:
-            body["seed"] = random.randint(0, MAX_SEED) if randomize or seed in (None, "") else _as_int(seed)
-        for name, value in advanced.items():
+            params.update(aspect_ratio=aspect_ratio, resolution=resolution)
+        for name, value in zip(self.advanced.keys(), rest):
             param = model.param(name)
-            if param is None or not is_form_param(param) or value is None or value == "":
-                continue
-            body[name] = _as_int(value) if param.type == "integer" else value
-        return {k: v for k, v in body.items() if v is not None}
+            if param is not None and is_form_param(param):
+                params[name] = value
+        params = {k: v for k, v in params.items() if model.param(k) is not None}
+        return params, seed, bool(randomize)
 
 
 def _choices(param: Param) -> list:
@@ -240,16 +237,3 @@ def _initial_value(param: Param):
     if param.type in ("integer", "number") and param.minimum is not None:
         return param.minimum
     return None
-
-
-def _required_fallback(param: Param):
-    """A required enum with no default (e.g. Z Image's aspect_ratio) falls back to its first choice."""
-    value = _initial_value(param)
-    return value if value is not None else next(iter(_choices(param)), None)
-
-
-def _as_int(value):
-    """Integers from Gradio numbers (which arrive as floats); anything else is passed on for validation to judge."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value

@@ -7,11 +7,12 @@ import json
 import gradio as gr
 
 from playground.catalog import Model
-from playground.generate import run_generation
+from playground.runs import RunRefused, RunUpdate
+from playground.service import GENERATE_KEY, GenerationRequest
 from playground.snippets import curl_snippet, python_snippet
 from playground.ui.context import UIContext
-from playground.ui.form import SIZE_PRESETS, ParamForm, size_info
-from playground.ui.render import NO_TOKEN, model_card, model_summary, status_html
+from playground.ui.form import SEED_INFO, SIZE_PRESETS, ParamForm, size_info
+from playground.ui.render import model_card, model_summary, status_html
 
 EXAMPLES = [
     "a serene mountain landscape at sunset",
@@ -22,7 +23,6 @@ EXAMPLES = [
     "a desert caravan under a purple galaxy sky",
 ]
 DEFAULT_MODEL = "bfl/flux-1-dev"
-RUN_KEY = "generate"
 # On a phone the result column sits below the form: bring the status card into view when a run starts.
 SCROLL_TO_STATUS_JS = ("() => { if (window.innerWidth < 768) "
                        "document.getElementById('status')?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
@@ -39,7 +39,7 @@ def model_choices(models: list[Model]) -> list[tuple[str, str]]:
 
 
 def build_generate_tab(ctx: UIContext) -> None:
-    models = [m for m in ctx.catalog.models if not m.needs_image]
+    models = ctx.service.text_models
     default = next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
     with gr.Row(equal_height=False, elem_id="generate-row"):
@@ -65,7 +65,9 @@ def build_generate_tab(ctx: UIContext) -> None:
                 aspect_ratio = gr.Dropdown([], label="Aspect ratio", elem_id="aspect-ratio", allow_custom_value=True)
                 resolution = gr.Dropdown([], label="Resolution", elem_id="resolution", allow_custom_value=True)
             with gr.Row(elem_id="seed-row"):
-                seed = gr.Number(label="Seed", precision=0, value=0, elem_id="seed", minimum=0)
+                # No `minimum`: Gradio would refuse a negative seed with its own toasts; the run service
+                # refuses it once, in the status card, naming the field.
+                seed = gr.Number(label="Seed", precision=0, value=0, elem_id="seed", info=SEED_INFO)
                 randomize = gr.Checkbox(label="Randomize seed", value=True, elem_id="randomize")
             with gr.Accordion("Advanced", open=False, elem_id="advanced"):
                 names = ParamForm.advanced_names(models)
@@ -105,42 +107,50 @@ def build_generate_tab(ctx: UIContext) -> None:
                       [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
     swap.click(lambda w, h: (h, w), [width, height], [width, height], queue=False, api_visibility="private")
 
+    def picture_of(update: RunUpdate) -> str | None:
+        """The image to show: the final one, else the latest preview (kept when a run is stopped)."""
+        if update.image_path:
+            return update.image_path
+        if update.is_terminal and update.phase != "cancelled":
+            return None
+        return update.preview
+
     def generate(request: gr.Request, model_id: str, prompt_text: str, *values):
-        model = ctx.catalog.get(model_id)
-        params = form.collect(model, prompt_text, list(values))
         session = request.session_hash or "anonymous"
-        if not ctx.sessions.has_token(session):
-            yield (status_html(None, error=NO_TOKEN), None, gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            return
-        client, backend_name, client_settings = ctx.sessions.route(session)
-        stop = ctx.sessions.begin_run(session, RUN_KEY)
-        code = (json.dumps({"model": model.path, "body": params}, indent=2),
-                curl_snippet(client_settings.base_url, model.path, params),
-                python_snippet(client_settings.base_url, model.path, params))
+        model = ctx.catalog.find(model_id)
+        params, seed_value, randomize_seed = form.read(model, list(values)) if model else ({}, None, True)
+        run = GenerationRequest(model_id=model_id, prompt=prompt_text, params=params, seed=seed_value,
+                                randomize_seed=randomize_seed)
         try:
-            updates = run_generation(client, model, params, output_dir=ctx.output_dir, backend=backend_name,
-                                     poll=client_settings.poll, stop=stop)
-            for update in updates:
-                picture = update.image_path or update.preview
-                if update.is_terminal and update.image_path is None:
-                    picture = update.preview if update.phase == "cancelled" else None
-                # Always the current picture (a path): Gradio sends only what changed, and an image output that
-                # skips updates was seen to lose its final value in the browser when updates came fast.
-                yield (status_html(update, model.expected_seconds), picture,
-                       update.seed if update.seed is not None else gr.skip(), *code)
-        finally:
-            ctx.sessions.end_run(session, RUN_KEY, stop)
+            updates = ctx.service.start_generation(session, run)
+        except RunRefused as refused:
+            yield (status_html(None, error=refused.error), None, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            return
+        expected = ctx.service.expected_seconds(session, model)
+        base_url = ctx.sessions.route(session).settings.base_url
+        code = None
+        for update in updates:
+            if code is None:  # the body is final (seed drawn, defaults filled) from the first update on
+                body = update.params or {}
+                code = (json.dumps({"model": model.path, "body": body}, indent=2),
+                        curl_snippet(base_url, model.path, body), python_snippet(base_url, model.path, body))
+            # Always the current picture (a path): Gradio sends only what changed, and an image output that
+            # skips updates was seen to lose its final value in the browser when updates came fast.
+            yield (status_html(update, expected), picture_of(update),
+                   update.seed if update.seed is not None else gr.skip(), *code)
 
     run_inputs = [model_dd, prompt, *form.components()]
     run_outputs = [status, image, seed, request_json, request_curl, request_python]
+    # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
     gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
-                      concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="generate",
-                      show_progress="hidden")
+          concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="ui_generate",
+          api_visibility="private",
+          show_progress="hidden")
 
     generate_btn.click(None, None, None, js=SCROLL_TO_STATUS_JS)
 
     def stop(request: gr.Request):
-        ctx.sessions.stop_runs(request.session_hash or "anonymous", RUN_KEY)
+        ctx.service.stop(request.session_hash or "anonymous", GENERATE_KEY)
 
     # The stop switch makes the running stream cancel the remote job and say so; it needs no queue slot.
-    stop_btn.click(stop, None, None, queue=False, api_name="stop")
+    stop_btn.click(stop, None, None, queue=False, api_name="ui_stop", api_visibility="private")

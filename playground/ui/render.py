@@ -10,22 +10,6 @@ from html import escape
 from playground.catalog import Model
 from playground.runs import RunError, RunUpdate
 
-ERROR_TITLES = {
-    "invalid": "Check the form",
-    "unauthorized": "Token refused",
-    "out_of_credits": "Out of credits",
-    "rate_limited": "Too many jobs at once",
-    "retired": "Model retired",
-    "not_found": "Not found",
-    "server": "Krea had a problem",
-    "network": "Can't reach the API",
-    "timeout": "Still not finished",
-    "job_failed": "The job failed",
-    "cancelled": "Cancelled",
-    "bad_image": "Image problem",
-    "internal": "Something went wrong",
-}
-
 
 def seconds(value: float | None) -> str:
     if value is None:
@@ -34,19 +18,8 @@ def seconds(value: float | None) -> str:
 
 
 def price_text(model: Model) -> str:
-    price = model.price
-    if price.usd is not None:
-        return usd(price.usd) + ("" if price.source == "confirmed" else " (reported)")
-    if price.compute_units is not None:
-        return f"~{price.compute_units:g} compute units"
-    return "price unknown"
-
-
-def usd(value: float) -> str:
-    """$0.03, $0.007, $0.0368: as many decimals as the price has, at least two."""
-    text = f"{value:.4f}".rstrip("0")
-    decimals = len(text.split(".")[1])
-    return f"${value:.{max(decimals, 2)}f}"
+    """"$0.03 per image at 1K", "~$0.0368 per image" (reported, not confirmed), "~22.9 compute units"."""
+    return model.price.label()
 
 
 def model_summary(model: Model) -> str:
@@ -55,7 +28,7 @@ def model_summary(model: Model) -> str:
 
 
 def model_card(model: Model) -> str:
-    chips = [f"~{model.expected_seconds:.0f} s typical", price_text(model) + " per image"]
+    chips = [f"~{model.expected_seconds:.0f} s typical", price_text(model)]
     if model.previews:
         chips.append("live previews")
     notes = "".join(f"<li>{escape(n)}</li>" for n in model.notes)
@@ -70,14 +43,10 @@ def model_card(model: Model) -> str:
 
 
 def error_html(error: RunError) -> str:
-    title = ERROR_TITLES.get(error.kind, "Error")
+    title = error.title
     field = f' data-field="{escape(error.field)}"' if error.field else ""
     return (f'<div class="run-error" role="alert" data-kind="{escape(error.kind)}"{field}>'
             f"<b>{escape(title)}</b><div>{escape(error.message)}</div></div>")
-
-
-NO_TOKEN = RunError("unauthorized", "No Krea API token for this session. Paste yours under “Your Krea API token” "
-                                    "above (it stays in this server's memory for this tab only), then try again.")
 
 
 def status_html(update: RunUpdate | None, expected_seconds: float | None = None, error: RunError | None = None) -> str:

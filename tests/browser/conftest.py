@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.browser.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
+from playground.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.support import fast_settings, running_app
 
 pytestmark = pytest.mark.browser

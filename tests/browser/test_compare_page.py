@@ -77,3 +77,18 @@ def test_clicking_a_tile_image_shows_it_large(page):
     small = tile.bounding_box()["width"]
     tile.locator("img").click()
     wait_for(lambda: tile.bounding_box()["width"] > 3 * small, timeout=5, what="the tile image to open large")
+
+
+def test_a_budget_cap_refuses_unpriced_models_by_name_and_sends_nothing(page, app):
+    before = len(app.engine.jobs)
+    open_compare(page)  # the default five include Seedream 4 and GPT Image 2, which have no USD price
+    page.locator("#compare-budget textarea").fill("0.01")
+    page.locator("#compare-budget textarea").press("Tab")
+    preflight = page.locator("#compare-preflight .warn")
+    preflight.wait_for(timeout=10_000)
+    assert "Seedream 4" in preflight.inner_text() and "GPT Image 2" in preflight.inner_text()
+    page.locator("#compare-prompt textarea").fill("a harbor")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator('#compare-preflight .run-error[data-kind="budget"]').wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
+    assert len(app.engine.jobs) == before

@@ -107,3 +107,32 @@ def test_elapsed_time_keeps_counting_between_job_updates(page, app):
     assert second - first >= 0.8, (first, second)
     page.get_by_role("button", name="Stop").click()
     watch_statuses(page)
+
+
+def choose_model(page, name):
+    page.locator("#model input").click()
+    page.get_by_role("option", name=f"{name} ·").click()
+
+
+def test_the_seed_note_follows_the_chosen_model(page):
+    seed = page.locator("#seed")
+    choose_model(page, "Nano Banana Pro")
+    expect(seed).to_contain_text("Nano Banana Pro takes no seed")
+    choose_model(page, "Seedream 4")
+    expect(seed).not_to_contain_text("takes no seed")
+    expect(seed).to_contain_text("4294967295")
+    expect(page.locator("#seed input")).to_be_enabled()
+
+
+def test_a_negative_seed_gives_one_message_on_the_seed_and_no_toast(page, app):
+    before = len(app.engine.jobs)
+    page.locator("#randomize input").uncheck()
+    page.locator("#seed input").fill("-1")
+    page.locator("#prompt textarea").fill("a cat")
+    page.get_by_role("button", name="Generate").click()
+    error = page.locator("#status .run-error")
+    error.wait_for(timeout=15_000)
+    assert error.get_attribute("data-field") == "seed" and "between 0 and 4294967295" in error.inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator(".toast-body").count() == 0
+    assert len(app.engine.jobs) == before

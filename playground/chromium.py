@@ -1,4 +1,7 @@
-"""How the browser tests (and scripts/screenshots.py) start Debian's Chromium through Playwright."""
+"""How the browser tests and scripts/screenshots.py start Debian's Chromium through Playwright.
+
+Development-only (nothing in the app imports it); it lives in the package so scripts never import from tests.
+"""
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google on this closed network.

@@ -20,7 +20,7 @@ def no_faults(app):
 
 @pytest.fixture
 def client(app):
-    """A fresh browser-like session (its own session_hash, so its own sandbox identity)."""
+    """A fresh script session (its own session_hash, so its own sandbox identity)."""
     c = Client(app.url, verbose=False)
     yield c
     c.close()

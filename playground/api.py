@@ -1,0 +1,141 @@
+"""The documented scripting endpoints: /generate, /compare and /models, with typed, named parameters.
+
+    from gradio_client import Client
+    client = Client("http://127.0.0.1:7860/")
+    image, record = client.predict(model="bfl/flux-1-dev", prompt="a red fox", api_name="/generate")
+
+They go through the same run service as the tabs, so the rules, records and errors are the same. A request that
+cannot run (a bad value, no token, over budget) raises an error whose message names the field; a run that fails
+at Krea returns its record with ``error`` set. The tabs' own events are private and not part of this API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+from gradio import FileData
+
+from playground.catalog import Model
+from playground.runs import RunRecord, RunRefused
+from playground.service import ComparisonRequest, GenerationRequest, RunService, tile_key
+
+SIZE_FIELDS = ("width", "height", "aspect_ratio", "resolution")
+
+
+def _session(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "anonymous"
+
+
+def _refusal(refused: RunRefused) -> gr.Error:
+    """One clear message naming the field; a user error, so no traceback in the server log."""
+    error = refused.error
+    return gr.Error(error.message, title=error.title, print_exception=False)
+
+
+def _file(path: str | None) -> FileData | None:
+    return FileData(path=path) if path else None
+
+
+def model_info(model: Model) -> dict[str, Any]:
+    """What a script needs to call a model: its id, size style, parameters with ranges, price and time."""
+    return {
+        "id": model.id, "name": model.name, "provider": model.provider, "description": model.description,
+        "sizing": model.sizing, "previews": model.previews, "needs_image": model.needs_image,
+        "expected_seconds": model.expected_seconds, "price_usd": model.price.usd, "price": model.price.label(),
+        "params": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
+                    "minimum": p.minimum, "maximum": p.maximum, "multiple_of": p.multiple_of,
+                    "choices": list(p.choices) if p.choices else None} for p in model.params],
+    }
+
+
+def register_api(service: RunService, concurrency_limit: int) -> None:
+    """Add the documented endpoints to the Blocks being built."""
+
+    def generate(
+        model: str,
+        prompt: str,
+        width: int | None = None,
+        height: int | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        seed: int | None = None,
+        params: dict[str, Any] | None = None,
+        request: gr.Request = None,
+    ) -> tuple[FileData | None, dict[str, Any]]:
+        """Generate one image and stream its progress; the last output is the final image and its run record.
+
+        Args:
+            model: a model id from /models, e.g. "bfl/flux-1-dev".
+            prompt: what the image should show.
+            width: pixels, for models sized by width and height (default: the model's).
+            height: pixels, for models sized by width and height (default: the model's).
+            aspect_ratio: e.g. "16:9", for models sized by aspect ratio (default: the model's).
+            resolution: e.g. "1K", "2K", for models sized by aspect ratio (default: the model's).
+            seed: reuse a seed (0 to 4294967295); omitted: a random one, returned in the record.
+            params: any other parameter of the model under its Krea name, e.g. {"steps": 28}.
+        """
+        extra = dict(params or {})
+        sized = {k: v for k, v in zip(SIZE_FIELDS, (width, height, aspect_ratio, resolution)) if v is not None}
+        run = GenerationRequest(model_id=model, prompt=prompt, params={**extra, **sized},
+                                seed=seed if seed is not None else extra.get("seed"),
+                                randomize_seed=seed is None and extra.get("seed") is None)
+        session = _session(request)
+        try:
+            updates = service.start_generation(session, run, run_key=f"api-generate:{uuid.uuid4().hex}")
+        except RunRefused as refused:
+            raise _refusal(refused) from None
+        for update in updates:
+            picture = update.image_path or (None if update.is_terminal else update.preview)
+            yield _file(picture), service.record(update).to_dict()
+
+    def compare(
+        prompt: str,
+        models: list[str],
+        width: int = 1024,
+        height: int = 1024,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        budget_usd: float | None = None,
+        allow_unpriced: bool = False,
+        request: gr.Request = None,
+    ) -> tuple[list[FileData | None], list[dict[str, Any]]]:
+        """Run one prompt on 2-8 models at once; the last output holds every final image and run record.
+
+        Args:
+            prompt: the prompt every model gets.
+            models: 2 to 8 model ids from /models.
+            width: shared size; each model gets the nearest it accepts (its record's notes say how).
+            height: shared size (see width).
+            seed: one seed for every model that takes one; omitted: a random one.
+            steps: shared step count, clamped to each model's range; omitted: each model's default.
+            guidance: shared guidance, clamped per model; omitted: each model's default.
+            budget_usd: refuse to start if the estimated cost is above this, or cannot be bounded.
+            allow_unpriced: with a budget, let models without a known USD price run anyway.
+        """
+        run = ComparisonRequest(prompt=prompt, model_ids=tuple(models or ()), width=width, height=height, seed=seed,
+                                randomize_seed=seed is None, steps=steps, guidance=guidance, budget_usd=budget_usd,
+                                allow_unpriced=allow_unpriced)
+        session = _session(request)
+        prefix = f"api-compare:{uuid.uuid4().hex}:"
+        try:
+            plan, snapshots = service.start_comparison(session, run, key_prefix=prefix)
+        except RunRefused as refused:
+            raise _refusal(refused) from None
+        for snapshot in snapshots:
+            records = snapshot.records(list(plan.adapted), plan.group_id)
+            yield [_file(r.image_path) for r in records], [r.to_dict() for r in records]
+
+    def list_models() -> list[dict[str, Any]]:
+        """Every model this app can run from text: id, parameters with their ranges and defaults, price, time."""
+        return [model_info(m) for m in service.text_models]
+
+    gr.api(generate, api_name="generate", concurrency_limit=concurrency_limit, concurrency_id="api-generate")
+    gr.api(compare, api_name="compare", concurrency_limit=concurrency_limit, concurrency_id="api-compare")
+    gr.api(list_models, api_name="models", queue=False)
+
+
+__all__ = ["RunRecord", "model_info", "register_api", "tile_key"]

@@ -1,0 +1,137 @@
+"""/generate as a script calls it: named parameters, model defaults for the rest, a streamed record per update."""
+
+import threading
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from playground.catalog import MAX_SEED, load_catalog, output_size
+from playground.sandbox import Fault
+
+CATALOG = load_catalog()
+TEXT_MODELS = [m for m in CATALOG.models if not m.needs_image]
+
+
+def stream(client, **values):
+    """Every (image, record) the endpoint yields, last one final."""
+    return list(client.submit(**values, api_name="/generate"))
+
+
+def test_model_and_prompt_alone_make_an_image_with_its_record(client):
+    image, record = client.predict(model="bfl/flux-1-dev", prompt="a red fox", api_name="/generate")
+    assert record["phase"] == "done" and record["status"] == "completed" and record["error"] is None
+    png = Image.open(image)
+    assert png.size == (1024, 1024)  # Flux's default size
+    assert png.text["prompt"] == "a red fox" and png.text["job_id"] == record["job_id"]
+    assert record["request"]["endpoint"] == "/generate/image/bfl/flux-1-dev"
+    assert record["request"]["body"]["prompt"] == "a red fox"
+    assert 0 <= record["seed"] <= MAX_SEED and png.text["seed"] == str(record["seed"])
+    assert record["cost_usd"] == CATALOG.get("bfl/flux-1-dev").price.usd
+    assert record["queue_s"] >= 0 and record["run_s"] > 0 and record["total_s"] >= record["run_s"]
+
+
+def test_the_stream_shows_waiting_working_previews_then_the_final_image(client):
+    outputs = stream(client, model="bfl/flux-1-dev", prompt="a serene mountain landscape", width=1024,
+                     height=576, seed=42)
+    statuses = [record["status"] for _, record in outputs]
+    # A poller may miss short states (so may a Krea client); it must see waiting, working and previews.
+    assert {"queued", "backlogged", "scheduled"} & set(statuses), statuses
+    assert {"processing", "sampling"} & set(statuses), statuses
+    assert "intermediate-complete" in statuses and statuses[-1] == "completed"
+    previews = [image for image, record in outputs[:-1] if image]
+    assert previews and max(Image.open(previews[0]).size) <= 512
+    final_image, final = outputs[-1]
+    assert final["seed"] == 42 and final["request"]["body"]["seed"] == 42
+    assert Image.open(final_image).size == (1024, 576)
+
+
+def test_params_carry_any_other_field_by_its_krea_name(app, client):
+    _, record = client.predict(model="bfl/flux-1-dev", prompt="a fox", params={"steps": 7, "seed": 5},
+                               api_name="/generate")
+    assert record["request"]["body"]["steps"] == 7 and record["seed"] == 5
+    server_job = next(j for j in app.engine.jobs if j.job_id == record["job_id"])
+    assert server_job.seed == 5
+
+
+def test_a_random_seed_is_drawn_per_run_and_returned(client):
+    seeds = {client.predict(model="bfl/flux-1-dev", prompt="a fox", api_name="/generate")[1]["seed"]
+             for _ in range(2)}
+    assert len(seeds) == 2
+
+
+@pytest.mark.parametrize("values, field, words", [
+    ({"width": "abc"}, "width", "whole number"),
+    ({"width": 5000}, "width", "2368"),
+    ({"seed": -1}, "seed", "between 0 and 4294967295"),
+    ({"seed": 2**63}, "seed", "between 0 and 4294967295"),
+    ({"prompt": "   "}, "prompt", "Type a prompt"),
+    ({"model": "acme/nope"}, "model", "Unknown model"),
+    ({"params": {"bogus": 1}}, "bogus", "Unknown field"),
+    ({"model": "openai/gpt-image-2", "width": 100000, "height": 1024}, "width", "3840"),
+], ids=["text-width", "width-too-big", "negative-seed", "seed-2^63", "blank-prompt", "unknown-model",
+        "unknown-field", "gpt-image-2-width"])
+def test_a_bad_value_is_refused_with_one_message_naming_it_and_nothing_is_sent(app, client, values, field, words):
+    before = len(app.engine.jobs)
+    call = {"model": "bfl/flux-1-dev", "prompt": "a cat", **values}
+    with pytest.raises(AppError) as refused:
+        client.predict(**call, api_name="/generate")
+    message = str(refused.value)
+    assert words in message and (field in message or field == "prompt")
+    assert message.strip() and len(app.engine.jobs) == before
+
+
+@pytest.mark.parametrize(
+    "fault, kind, words",
+    [
+        (Fault(kind="submit_status", status=402), "out_of_credits", "balance"),
+        (Fault(kind="submit_status", status=401), "unauthorized", "token"),
+        (Fault(kind="job_fails", reason="NSFW content detected"), "job_failed", "NSFW content detected"),
+        (Fault(kind="shadow_fail"), "job_failed", "without an image"),
+    ],
+    ids=["402", "401", "job-failed", "shadow-fail"],
+)
+def test_a_failed_run_returns_its_record_with_the_error_kind_and_message(app, client, fault, kind, words):
+    app.backend.sandbox.set_fault(fault)
+    image, record = client.predict(model="bfl/flux-1-dev", prompt="a cat", api_name="/generate")
+    assert image is None and record["phase"] == "failed"
+    assert record["error"]["kind"] == kind and words.lower() in record["error"]["message"].lower()
+    assert record["cost_usd"] == 0.0  # failed jobs are not billed
+
+
+def test_two_sessions_generate_at_the_same_time(app):
+    """The second user must not wait for the first (Gradio's default concurrency is 1 per event)."""
+    app.backend.sandbox.set_fault(Fault(kind="slow", model="bfl/flux-1-dev", factor=2.5))  # ~2 s jobs
+    clients = [Client(app.url, verbose=False) for _ in range(2)]
+    records = {}
+
+    def user(index):
+        records[index] = clients[index].predict(model="bfl/flux-1-dev", prompt=f"user {index}",
+                                                api_name="/generate")[1]
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for c in clients:
+        c.close()
+    assert all(r["phase"] == "done" for r in records.values())
+    jobs = {j.job_id: j for j in app.engine.jobs}
+    a, b = (jobs[records[i]["job_id"]] for i in range(2))
+    assert a.created_ms < b.ended_ms and b.created_ms < a.ended_ms  # both were on the server at once
+
+
+@pytest.mark.parametrize("model", TEXT_MODELS, ids=[m.id for m in TEXT_MODELS])
+def test_every_text_to_image_model_runs_with_its_defaults(client, model):
+    image, record = client.predict(model=model.id, prompt="a lighthouse on a cliff at dusk", api_name="/generate")
+    assert record["phase"] == "done", record["error"]
+    assert Image.open(image).size == output_size(model, record["request"]["body"])
+
+
+def test_a_refused_request_is_not_logged_as_a_traceback(client, capfd):
+    capfd.readouterr()
+    with pytest.raises(AppError):
+        client.predict(model="bfl/flux-1-dev", prompt="a cat", width="abc", api_name="/generate")
+    assert "Traceback" not in capfd.readouterr().err
