@@ -9,8 +9,8 @@ cannot run (a bad value, no token, over budget) raises an error whose message na
 at Krea returns its record with ``error`` set. The tabs' own events are private and not part of this API.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: gr.api reads the return annotation as an object to declare the
+# outputs (with postponed annotations it saw one untyped output instead of an image and a record).
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -116,6 +116,8 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
             budget_usd: refuse to start if the estimated cost is above this, or cannot be bounded.
             allow_unpriced: with a budget, let models without a known USD price run anyway.
         """
+        if isinstance(models, str):  # "a,b" from a shell or a form: a list of ids, not of characters
+            models = [m.strip() for m in models.split(",") if m.strip()]
         run = ComparisonRequest(prompt=prompt, model_ids=tuple(models or ()), width=width, height=height, seed=seed,
                                 randomize_seed=seed is None, steps=steps, guidance=guidance, budget_usd=budget_usd,
                                 allow_unpriced=allow_unpriced)

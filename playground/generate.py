@@ -141,15 +141,20 @@ def run_generation(
         if stop.is_set() and not job.is_terminal:
             cancelled = _cancel_quietly(client, job.job_id)
             finished = True
-            clock.observe(JobStatus.CANCELLED)
-            status = cancelled.status if cancelled else job.status
-            yield base.evolve(phase=Phase.CANCELLED, status=status, label="Cancelled", preview=last_preview,
-                              timings=clock.timings(), error=STOPPED)
-            return
+            if cancelled is not None and cancelled.status == JobStatus.COMPLETED:
+                job = cancelled  # it finished before the cancel arrived: it is billed, so keep the image
+            else:
+                clock.observe(cancelled.status if cancelled else None)
+                yield _stopped(base, cancelled, job, clock, last_preview)
+                return
         finished = True
         yield from _finish(client, base, job, clock, last_preview, output_dir, backend)
     except KreaError as exc:
         finished = True  # a timeout keeps the job alive on purpose: it may still finish and can be fetched later
+        if stop.is_set() and not job.is_terminal:  # the user asked to stop: honour it even though polling broke
+            cancelled = _cancel_quietly(client, job.job_id)
+            yield _stopped(base, cancelled, job, clock, None)
+            return
         yield failed(run_error_from(exc), status=job.status)
     except Exception as exc:  # a bug after the job exists: say so, and don't leave a billed job running
         log.exception("run of job %s broke", job.job_id)
@@ -158,6 +163,17 @@ def run_generation(
         if not finished:
             # GeneratorExit (tab closed, Gradio cancel) or a bug: don't leave a billed job running for nobody.
             threading.Thread(target=_cancel_quietly, args=(client, job.job_id), daemon=True).start()
+
+
+def _stopped(base: RunUpdate, cancelled: Job | None, job: Job, clock: _Clock, preview: str | None) -> RunUpdate:
+    """The update for a run the user stopped: cancelled, or honestly unconfirmed when the DELETE failed."""
+    if cancelled is None:
+        error = RunError(ErrorKind.CANCELLED, f"You stopped this run, but Krea did not confirm the cancellation of "
+                                              f"job {job.job_id}: it may still finish and be billed.")
+        return base.evolve(phase=Phase.CANCELLED, status=job.status, label="Stopped (cancel not confirmed)",
+                           preview=preview, timings=clock.timings(), error=error)
+    return base.evolve(phase=Phase.CANCELLED, status=cancelled.status, label="Cancelled", preview=preview,
+                       timings=clock.timings(), error=STOPPED)
 
 
 def _follow(client, base, job, clock, poll, stop):

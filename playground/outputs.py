@@ -49,6 +49,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def text_chunk(key: str, value: str) -> bytes:
     """tEXt for Latin-1 text, iTXt (UTF-8) otherwise: what Pillow's PngInfo writes, readable by any PNG tool."""
     keyword = key.encode("latin-1")[:79]
+    value = value.replace("\0", "")  # no text chunk may hold a NUL
     try:
         return _chunk(b"tEXt", keyword + b"\0" + value.encode("latin-1"))
     except UnicodeEncodeError:
@@ -64,11 +65,31 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
+def _chunks(png: bytes, start: int):
+    """(start, end, type, keyword) of each chunk from `start` on; keyword only for text chunks."""
+    pos = start
+    while pos + 12 <= len(png):
+        length = struct.unpack(">I", png[pos:pos + 4])[0]
+        kind = png[pos + 4:pos + 8]
+        end = pos + 12 + length
+        keyword = png[pos + 8:end - 4].split(b"\0", 1)[0] if kind in TEXT_CHUNKS else None
+        yield pos, end, kind, keyword
+        pos = end
+
+
+TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
 def with_text_chunks(png: bytes, metadata: dict[str, str]) -> bytes:
-    """The same PNG with `metadata` as text chunks after IHDR (the first chunk: 8 + 4 + 4 + 13 + 4 bytes)."""
+    """The same PNG with `metadata` as text chunks after IHDR (the first chunk: 8 + 4 + 4 + 13 + 4 bytes).
+
+    Text chunks the file already has under one of our keywords are dropped: readers keep the last value of a
+    keyword, so a provider's own "prompt" chunk would otherwise hide ours."""
     ihdr_end = len(PNG_SIGNATURE) + 25
+    ours = {key.encode("latin-1", errors="replace")[:79] for key in metadata}
+    rest = [png[a:b] for a, b, _kind, keyword in _chunks(png, ihdr_end) if keyword not in ours]
     chunks = b"".join(text_chunk(k, v) for k, v in metadata.items())
-    return png[:ihdr_end] + chunks + png[ihdr_end:]
+    return png[:ihdr_end] + chunks + b"".join(rest)
 
 
 def _as_png(data: bytes) -> tuple[bytes, tuple[int, int]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from playground.catalog import Model, ValidationFailed
 from playground.krea.errors import ErrorKind, KreaError
-from playground.krea.jobs import JobStatus
+from playground.krea.jobs import TERMINAL_STATUSES, JobStatus
 
 # Krea statuses that mean "a worker has the job": the queue part of the wait ends at the first of these.
 RUNNING_STATUSES = frozenset({JobStatus.PROCESSING, JobStatus.SAMPLING, JobStatus.INTERMEDIATE_COMPLETE,
@@ -126,7 +126,7 @@ class RunRecord:
     Made from a run's update (normally its terminal one). ``cost_usd`` is what the job costs: the model's price
     once Krea completed it with an image (even if our download then failed: it is billed), 0 for failed and
     cancelled jobs and for a "completed" job without an image (not billed [I]), None while unknown (still
-    running, or a model without a USD price).
+    running, or may still be after a timeout or an unconfirmed cancel; or a model without a USD price).
     """
 
     run_id: str
@@ -159,10 +159,10 @@ class RunRecord:
         made = update.phase == Phase.DONE or (update.error is not None and update.error.kind == ErrorKind.BAD_IMAGE)
         if update.status == JobStatus.COMPLETED and made:  # made and billed, even if our download then failed
             cost = price
-        elif update.is_terminal:
-            cost = 0.0
+        elif update.is_terminal and (update.job_id is None or update.status in TERMINAL_STATUSES):
+            cost = 0.0  # never created, failed, cancelled, or "completed" without an image: not billed
         else:
-            cost = None
+            cost = None  # still running, or may still be (a timeout, an unconfirmed cancel): not known yet
         params = dict(update.params or {})
         t = update.timings
         return cls(

@@ -227,22 +227,22 @@ class RunService:
 
     def start_generation(self, session_id: str, request: GenerationRequest, *,
                          run_key: str = GENERATE_KEY) -> Iterator[RunUpdate]:
-        """Check the request and start the run; the stream of its updates. A new run under the same `run_key`
-        stops the previous one (one Generate per tab)."""
+        """Check the request (RunRefused at once) and return the stream of the run's updates. The run starts when
+        the stream is first read; a new run under the same `run_key` stops the previous one (one Generate per
+        tab)."""
         model, body = self.prepare_generation(request)
         route = self._route(session_id)
-        stop = self.sessions.begin_run(session_id, run_key)
-        stream = run_generation(route.client, model, body, output_dir=self.output_dir, backend=route.backend_name,
-                                poll=route.settings.poll, stop=stop)
-        return self._released(stream, session_id, [(run_key, stop)])
+        return self._generation(session_id, run_key, route, model, body)
 
-    def _released(self, stream: Iterator, session_id: str, switches: list) -> Iterator:
-        """`stream`, with its stop switches forgotten once it ends (or is abandoned)."""
+    def _generation(self, session_id: str, run_key: str, route: Route, model: Model,
+                    body: dict[str, Any]) -> Iterator[RunUpdate]:
+        # The stop switch is taken and released inside the generator, so a stream that is never read holds none.
+        stop = self.sessions.begin_run(session_id, run_key)
         try:
-            yield from stream
+            yield from run_generation(route.client, model, body, output_dir=self.output_dir,
+                                      backend=route.backend_name, poll=route.settings.poll, stop=stop)
         finally:
-            for key, stop in switches:
-                self.sessions.end_run(session_id, key, stop)
+            self.sessions.end_run(session_id, run_key, stop)
 
     # --- compare ---------------------------------------------------------------------------------------------
 
@@ -293,17 +293,25 @@ class RunService:
 
     def start_comparison(self, session_id: str, request: ComparisonRequest, *,
                          key_prefix: str = COMPARE_PREFIX) -> tuple[ComparisonPlan, Iterator[CompareSnapshot]]:
-        """Check, plan and start a comparison: its plan and the stream of snapshots. Tile i stops with
-        ``stop(session_id, tile_key(key_prefix, i))``; everything with ``stop(session_id, key_prefix)``."""
+        """Check, plan and return a comparison: its plan (RunRefused at once) and the stream of snapshots, which
+        starts the jobs when first read. Tile i stops with ``stop(session_id, tile_key(key_prefix, i))``; all of
+        them with ``stop(session_id, key_prefix)``."""
         plan = self.plan_comparison(session_id, request)
         self.check_budget(plan, request.allow_unpriced)
         route = self._route(session_id)
-        switches = [(tile_key(key_prefix, i), self.sessions.begin_run(session_id, tile_key(key_prefix, i)))
-                    for i in range(len(plan.adapted))]
-        stops = {item.model.id: stop for item, (_key, stop) in zip(plan.adapted, switches)}
-        stream = run_comparison(route.client, list(plan.adapted), output_dir=self.output_dir,
-                                backend=route.backend_name, poll=route.settings.poll, stops=stops)
-        return plan, self._released(stream, session_id, switches)
+        return plan, self._comparison(session_id, key_prefix, route, plan)
+
+    def _comparison(self, session_id: str, key_prefix: str, route: Route,
+                    plan: ComparisonPlan) -> Iterator[CompareSnapshot]:
+        keys = [tile_key(key_prefix, i) for i in range(len(plan.adapted))]
+        stops = [self.sessions.begin_run(session_id, key) for key in keys]
+        try:
+            yield from run_comparison(route.client, list(plan.adapted), output_dir=self.output_dir,
+                                      backend=route.backend_name, poll=route.settings.poll,
+                                      stops={a.model.id: stop for a, stop in zip(plan.adapted, stops)})
+        finally:
+            for key, stop in zip(keys, stops):
+                self.sessions.end_run(session_id, key, stop)
 
     # --- stopping ----------------------------------------------------------------------------------------------
 

@@ -197,3 +197,94 @@ def test_an_abandoned_comparison_stops_every_tile(sandbox, client, tmp_path):
             break
     stream.close()
     assert all(event.is_set() for event in stops.values())
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """A Krea-like server whose answers the test scripts: `server.gets` is a list of (delay, status, job)."""
+
+    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._send(200, json.dumps({"job_id": "job-1", "status": "queued"}).encode())
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/img.png":
+            return self._send(200, _png(), "image/png")
+        delay, status, job = self.server.gets.pop(0) if len(self.server.gets) > 1 else self.server.gets[0]
+        time.sleep(delay)
+        self._send(status, json.dumps(job).encode())
+
+    def do_DELETE(self):  # noqa: N802
+        self.server.deleted += 1
+        answer = dict(self.server.on_delete(self.server.server_port))
+        self._send(answer.pop("_status", 200), json.dumps(answer).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    server.deleted = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = ClientSettings(base_url=f"http://127.0.0.1:{server.server_port}", download_host_suffixes=(),
+                              poll=FAST_POLL, retry=RetryPolicy(total=0))
+    with KreaClient("t", settings) as client:
+        yield server, client
+    server.shutdown()
+
+
+def test_a_stop_that_arrives_after_the_job_completed_keeps_the_billed_image(scripted, tmp_path):
+    server, client = scripted
+    server.gets = [(0, 200, {"job_id": "job-1", "status": "processing"})]
+    server.on_delete = lambda port: {"job_id": "job-1", "status": "completed",
+                                     "result": {"urls": [f"http://127.0.0.1:{port}/img.png"]}}
+    stop = threading.Event()
+    stream = run(client, tmp_path, stop=stop)
+    next(u for u in stream if u.status == "processing")
+    stop.set()
+    final = list(stream)[-1]
+    assert final.phase == Phase.DONE and final.image_path and server.deleted == 1
+    assert RunRecord.from_update(final, FLUX).cost_usd == FLUX.price.usd
+
+
+def test_a_stop_during_a_broken_poll_still_cancels_the_job(scripted, tmp_path):
+    server, client = scripted
+    server.gets = [(0, 200, {"job_id": "job-1", "status": "processing"}),
+                   (0.4, 401, {"error": "token revoked"})]
+    server.on_delete = lambda port: {"job_id": "job-1", "status": "cancelled"}
+    stop = threading.Event()
+    stream = run(client, tmp_path, stop=stop)
+    next(u for u in stream if u.status == "processing")
+    threading.Timer(0.15, stop.set).start()  # while the next poll is in flight
+    final = list(stream)[-1]
+    assert final.phase == Phase.CANCELLED and server.deleted == 1
+
+
+def test_an_unconfirmed_cancel_says_so_and_leaves_the_cost_unknown(scripted, tmp_path):
+    server, client = scripted
+    server.gets = [(0, 200, {"job_id": "job-1", "status": "processing"})]
+    server.on_delete = lambda port: {"_status": 503, "error": "try later"}
+    stop = threading.Event()
+    stream = run(client, tmp_path, stop=stop)
+    next(u for u in stream if u.status == "processing")
+    stop.set()
+    final = list(stream)[-1]
+    assert final.phase == Phase.CANCELLED and "did not confirm" in final.error.message and server.deleted >= 1
+    assert RunRecord.from_update(final, FLUX).cost_usd is None  # it may still finish and be billed

@@ -6,6 +6,7 @@ snapshots; the table, chart and downloads are made from the tiles' RunRecords.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from html import escape
 from pathlib import Path
@@ -17,6 +18,8 @@ from playground.runs import RunRefused, RunUpdate
 from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest, tile_key
 from playground.ui.context import UIContext
 from playground.ui.render import error_html, status_html
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODELS = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
                   "openai/gpt-image-2"]
@@ -63,11 +66,14 @@ def snapshot_outputs(snapshot: CompareSnapshot, plan: ComparisonPlan, out_dir: P
     # afterwards (seen in Chromium with gradio 6.31).
     values.append(results_table(records))
     values.append(timings if done and not timings.empty else gr.skip())
+    exports = [gr.skip(), gr.skip()]
     if done:
-        values.append(gr.update(value=str(export_csv(records, out_dir)), interactive=True))
-        values.append(gr.update(value=str(export_zip(records, out_dir, base_url)), interactive=True))
-    else:
-        values.extend([gr.skip(), gr.skip()])
+        try:
+            exports = [gr.update(value=str(export_csv(records, out_dir)), interactive=True),
+                       gr.update(value=str(export_zip(records, out_dir, base_url)), interactive=True)]
+        except OSError as exc:  # the results stay on screen; only the downloads are missing
+            log.warning("comparison exports failed: %s", exc)
+    values.extend(exports)
     values.append(plan.seed)
     return tuple(values)
 

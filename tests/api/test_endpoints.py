@@ -12,6 +12,8 @@ def test_view_api_lists_only_the_documented_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)
     assert sorted(endpoints["named_endpoints"]) == ["/compare", "/generate", "/models"]
     assert endpoints["unnamed_endpoints"] == {}
+    for name in ("/generate", "/compare"):  # an image (or images) and a record (or records): two typed outputs
+        assert len(endpoints["named_endpoints"][name]["returns"]) == 2, endpoints["named_endpoints"][name]
 
 
 def test_models_lists_every_text_model_with_its_parameters(client):

@@ -136,3 +136,19 @@ def test_a_negative_seed_gives_one_message_on_the_seed_and_no_toast(page, app):
     page.wait_for_timeout(500)
     assert page.locator(".toast-body").count() == 0
     assert len(app.engine.jobs) == before
+
+
+def test_while_krea_is_busy_the_card_counts_down_and_stop_ends_the_wait(page, app):
+    app.backend.sandbox.set_fault(Fault(kind="submit_status", status=429, retry_after=30, model="bfl/flux-1-dev"))
+    before = len(app.engine.jobs)
+    page.locator("#prompt textarea").fill("a busy day")
+    page.get_by_role("button", name="Generate").click()
+    label = page.locator("#status .status-label")
+    expect(label).to_contain_text("Krea is busy: retrying in", timeout=15_000)
+    expect(label).to_contain_text("attempt 2 of 4")
+    started = time.monotonic()
+    page.get_by_role("button", name="Stop").click()
+    _seen, phase = watch_statuses(page, timeout=10)
+    assert phase == "cancelled" and time.monotonic() - started < 3
+    assert "before it was sent" in page.locator("#status").inner_text()
+    assert len(app.engine.jobs) == before
