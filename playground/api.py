@@ -12,15 +12,14 @@ at Krea returns its record with ``error`` set. The tabs' own events are private 
 # No `from __future__ import annotations` here: gr.api reads the return annotation as an object to declare the
 # outputs (with postponed annotations it saw one untyped output instead of an image and a record).
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 from gradio import FileData
 
 from playground.catalog import Model
-from playground.runs import RunRecord, RunRefused
-from playground.service import ComparisonRequest, GenerationRequest, RunService, tile_key
+from playground.runs import RunRefused
+from playground.service import ComparisonRequest, GenerationRequest, RunService
 
 SIZE_FIELDS = ("width", "height", "aspect_ratio", "resolution")
 
@@ -88,8 +87,7 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         except RunRefused as refused:
             raise _refusal(refused) from None
         for update in updates:
-            picture = update.image_path or (None if update.is_terminal else update.preview)
-            yield _file(picture), service.record(update).to_dict()
+            yield _file(update.picture), service.record(update).to_dict()
 
     def compare(
         prompt: str,
@@ -138,6 +136,3 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
     gr.api(generate, api_name="generate", concurrency_limit=concurrency_limit, concurrency_id="api-generate")
     gr.api(compare, api_name="compare", concurrency_limit=concurrency_limit, concurrency_id="api-compare")
     gr.api(list_models, api_name="models", queue=False)
-
-
-__all__ = ["RunRecord", "model_info", "register_api", "tile_key"]

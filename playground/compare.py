@@ -157,9 +157,6 @@ class CompareSnapshot:
     def done(self) -> bool:
         return all(u.is_terminal for u in self.updates)
 
-    def update_for(self, model_id: str) -> RunUpdate:
-        return next(u for u in self.updates if u.model_id == model_id)
-
     def records(self, adapted: list[Adapted], group_id: str | None = None) -> list[RunRecord]:
         """One record per tile (provisional for tiles still running)."""
         return [RunRecord.from_update(u, a.model, notes=a.notes, group_id=group_id)

@@ -101,6 +101,16 @@ class RunUpdate:
     def is_terminal(self) -> bool:
         return Phase(self.phase).is_terminal
 
+    @property
+    def picture(self) -> str | None:
+        """The image to show now: the final one, else the latest preview, which a stopped run keeps (a failed
+        run shows none: its preview is not a result)."""
+        if self.image_path:
+            return self.image_path
+        if self.is_terminal and self.phase != Phase.CANCELLED:
+            return None
+        return self.preview
+
     def evolve(self, **changes) -> RunUpdate:
         return replace(self, **changes)
 

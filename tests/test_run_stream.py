@@ -288,3 +288,13 @@ def test_an_unconfirmed_cancel_says_so_and_leaves_the_cost_unknown(scripted, tmp
     final = list(stream)[-1]
     assert final.phase == Phase.CANCELLED and "did not confirm" in final.error.message and server.deleted >= 1
     assert RunRecord.from_update(final, FLUX).cost_usd is None  # it may still finish and be billed
+
+
+def test_the_picture_shown_is_the_final_image_else_a_live_or_stopped_runs_preview():
+    from playground.runs import RunUpdate
+
+    live = RunUpdate(model_id=FLUX.id, phase=Phase.FOLLOWING, label="Sampling", preview="p.jpg")
+    assert live.picture == "p.jpg"
+    assert live.evolve(phase=Phase.DONE, image_path="f.png").picture == "f.png"
+    assert live.evolve(phase=Phase.CANCELLED).picture == "p.jpg"  # a stopped run keeps what it showed
+    assert live.evolve(phase=Phase.FAILED).picture is None  # a failed run's preview is not a result

@@ -32,14 +32,6 @@ def tile_html(model, update: RunUpdate, notes, expected_seconds: float | None) -
             + (f'<ul class="tile-notes">{adapted}</ul>' if adapted else ""))
 
 
-def tile_picture(update: RunUpdate) -> str | None:
-    if update.image_path:
-        return update.image_path
-    if update.is_terminal and update.phase != "cancelled":
-        return None
-    return update.preview
-
-
 def preflight_html(text: str, warn: bool = False) -> str:
     return f'<div class="preflight{" warn" if warn else ""}">{escape(text)}</div>'
 
@@ -59,7 +51,7 @@ def snapshot_outputs(snapshot: CompareSnapshot, plan: ComparisonPlan, out_dir: P
         # Always the current picture: Gradio's diffing sends only changes (skipped image updates raced in the
         # browser and a tile could lose its final image).
         values.extend([gr.update(visible=True), tile_html(item.model, update, item.notes, expected[item.model.id]),
-                       tile_picture(update)])
+                       update.picture])
     records = snapshot.records(list(plan.adapted), plan.group_id)
     timings = timing_frame(records)
     # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws bars

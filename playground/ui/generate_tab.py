@@ -7,7 +7,7 @@ import json
 import gradio as gr
 
 from playground.catalog import Model
-from playground.runs import RunRefused, RunUpdate
+from playground.runs import RunRefused
 from playground.service import GENERATE_KEY, GenerationRequest
 from playground.snippets import curl_snippet, python_snippet
 from playground.ui.context import UIContext
@@ -107,14 +107,6 @@ def build_generate_tab(ctx: UIContext) -> None:
                       [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
     swap.click(lambda w, h: (h, w), [width, height], [width, height], queue=False, api_visibility="private")
 
-    def picture_of(update: RunUpdate) -> str | None:
-        """The image to show: the final one, else the latest preview (kept when a run is stopped)."""
-        if update.image_path:
-            return update.image_path
-        if update.is_terminal and update.phase != "cancelled":
-            return None
-        return update.preview
-
     def generate(request: gr.Request, model_id: str, prompt_text: str, *values):
         session = request.session_hash or "anonymous"
         model = ctx.catalog.find(model_id)
@@ -136,7 +128,7 @@ def build_generate_tab(ctx: UIContext) -> None:
                         curl_snippet(base_url, model.path, body), python_snippet(base_url, model.path, body))
             # Always the current picture (a path): Gradio sends only what changed, and an image output that
             # skips updates was seen to lose its final value in the browser when updates came fast.
-            yield (status_html(update, expected), picture_of(update),
+            yield (status_html(update, expected), update.picture,
                    update.seed if update.seed is not None else gr.skip(), *code)
 
     run_inputs = [model_dd, prompt, *form.components()]

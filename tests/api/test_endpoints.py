@@ -3,7 +3,6 @@
 import re
 from pathlib import Path
 
-from gradio_client import Client
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
