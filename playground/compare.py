@@ -172,12 +172,21 @@ def run_comparison(
     poll: PollPolicy | None = None,
     stops: Mapping[str, threading.Event],
     now: Callable[[], float] = time.monotonic,
+    tile_stream: Callable[[Adapted, threading.Event], Iterator[RunUpdate]] | None = None,
+    stop_on_abandon: bool = True,
 ) -> Iterator[CompareSnapshot]:
     """Fire every job at once and yield a snapshot on every tile update until all tiles are terminal.
 
-    `stops` maps each model id to its tile's stop switch (setting one cancels that remote job only). If the
-    consumer abandons the stream, every unfinished tile is stopped, which cancels its remote job.
+    `stops` maps each model id to its tile's stop switch (setting one cancels that remote job only). Each tile
+    runs `tile_stream(item, stop)` (default: a plain run_generation) in its own thread. If the consumer abandons
+    the stream, every unfinished tile is stopped (cancelling its remote job) unless `stop_on_abandon` is False,
+    when the tiles run on to the end (the run service journals them, so their images land in History).
     """
+    if tile_stream is None:
+        def tile_stream(item: Adapted, stop: threading.Event) -> Iterator[RunUpdate]:
+            return run_generation(client, item.model, item.params, output_dir=output_dir, backend=backend,
+                                  poll=poll, stop=stop, now=now)
+
     inbox: queue.Queue[tuple[int, RunUpdate | None]] = queue.Queue()
     started = now()
     updates = [RunUpdate(model_id=a.model.id, phase=Phase.SUBMITTING, label="Starting…", seed=a.params.get("seed"),
@@ -185,8 +194,7 @@ def run_comparison(
 
     def tile(index: int, item: Adapted) -> None:
         try:
-            for update in run_generation(client, item.model, item.params, output_dir=output_dir, backend=backend,
-                                         poll=poll, stop=stops[item.model.id], now=now):
+            for update in tile_stream(item, stops[item.model.id]):
                 inbox.put((index, update))
         except Exception as exc:  # a bug in one tile must not take down the others
             inbox.put((index, updates[index].evolve(phase=Phase.FAILED, label="Failed",
@@ -213,7 +221,7 @@ def run_comparison(
             updates[index] = update
             yield CompareSnapshot(tuple(updates), changed=update.model_id, wall_seconds=now() - started)
     finally:
-        if running:
+        if running and stop_on_abandon:
             for event in stops.values():
                 event.set()
 

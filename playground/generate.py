@@ -14,13 +14,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from playground.catalog import Model
 from playground.krea.client import KreaClient
-from playground.krea.errors import ErrorKind, JobCancelled, JobFailed, KreaError, RateLimited
-from playground.krea.jobs import TERMINAL_STATUSES, Job, JobStatus, status_label
+from playground.krea.errors import ErrorKind, JobCancelled, JobFailed, KreaError, NotFound, RateLimited, TransportError
+from playground.krea.jobs import TERMINAL_STATUSES, Job, JobStatus, parse_timestamp, status_label
 from playground.outputs import png_metadata, save_final_png, save_preview
 from playground.runs import RUNNING_STATUSES, Phase, RunError, RunTimings, RunUpdate, run_error_from
 from playground.settings import PollPolicy
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 SUBMIT_ATTEMPTS = 4
 SUBMIT_WAIT_CAP = 120.0
 SUBMIT_FALLBACK_WAIT = 5.0  # when a 429 carries no Retry-After
+# A submit whose answer was lost is looked up among the account's jobs created this close to when it was sent
+# (our clock against Krea's), never sent again.
+LOOKUP_SKEW = timedelta(seconds=15)
+LOOKUP_MAX_JOBS = 200
 
 
 @dataclass
@@ -85,17 +89,21 @@ def run_generation(
     stop: threading.Event | None = None,
     now: Callable[[], float] = time.monotonic,
     submit_attempts: int = SUBMIT_ATTEMPTS,
+    run_id: str | None = None,
+    is_known: Callable[[str], bool] = lambda job_id: False,
 ) -> Iterator[RunUpdate]:
     """Yield every change of one generation until a terminal update (done, failed or cancelled).
 
     `body` must already be valid for `model` (the run service checks it). Setting `stop` ends any wait at once:
     before the job exists nothing is sent; after, the remote job is cancelled (DELETE /jobs/{id}). If the
     consumer abandons the stream (a closed tab), the remote job is cancelled too, so nobody pays for a lost image.
+    A submit whose answer was lost is looked up in the job list (`is_known` says which job ids other runs own),
+    never sent twice.
     """
     stop = stop or threading.Event()
     clock = _Clock(started=now(), now=now)
     base = RunUpdate(model_id=model.id, phase=Phase.SUBMITTING, label="Sending to the API…",
-                     run_id=uuid.uuid4().hex, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     run_id=run_id or uuid.uuid4().hex, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      backend=backend, seed=body.get("seed"), params=dict(body))
 
     def failed(error: RunError, **changes) -> RunUpdate:
@@ -107,7 +115,8 @@ def run_generation(
             yield base.evolve(phase=Phase.CANCELLED, label="Cancelled before it was sent", timings=clock.timings(),
                               error=STOPPED_BEFORE_SEND)
             return
-        yield base.evolve(timings=clock.timings())
+        yield base.evolve(label="Sending to the API…", timings=clock.timings())
+        sent_at = datetime.now(timezone.utc)
         try:
             job = client.submit_job(model.path, body, known_fields=model.accepts)
             break
@@ -123,6 +132,19 @@ def run_generation(
                                         f"{submit_attempts}", timings=clock.timings())
                 if stop.wait(min(1.0, left)):
                     break
+        except TransportError as exc:
+            if not exc.request_sent:
+                yield failed(run_error_from(exc))
+                return
+            # The POST left but its answer was lost: the job may exist (and be billed). Look, never resend.
+            yield base.evolve(label="Krea did not answer: looking for the job in your job list…",
+                              timings=clock.timings())
+            job, error = look_up_submitted(client, sent_at=sent_at, latest=datetime.now(timezone.utc),
+                                           is_known=is_known)
+            if job is None:
+                yield failed(error)
+                return
+            break
         except KreaError as exc:
             yield failed(run_error_from(exc))
             return
@@ -132,8 +154,77 @@ def run_generation(
         return
 
     clock.accepted = now()
-    base = base.evolve(job_id=job.job_id, phase=Phase.FOLLOWING)
+    yield from _follow_to_end(client, base.evolve(job_id=job.job_id, phase=Phase.FOLLOWING), job, clock, poll,
+                              stop, output_dir, backend)
+
+
+def resume_generation(
+    client: KreaClient,
+    model: Model,
+    last: RunUpdate,
+    *,
+    output_dir: Path,
+    backend: str,
+    poll: PollPolicy | None = None,
+    stop: threading.Event | None = None,
+    now: Callable[[], float] = time.monotonic,
+) -> Iterator[RunUpdate]:
+    """Follow again a job this app submitted before (after a restart, or for a page that went away), from its
+    last known update, to the same terminal updates as :func:`run_generation`. The job id must be known."""
+    stop = stop or threading.Event()
+    started = parse_timestamp(last.started_at)
+    before = (datetime.now(timezone.utc) - started).total_seconds() if started else 0.0
+    clock = _Clock(started=now() - max(before, 0.0), now=now)
+    clock.accepted = clock.started + (last.timings.submit or 0.0)
+    base = last.evolve(phase=Phase.FOLLOWING, label="Following the job again…", preview=None, error=None)
+    yield base.evolve(timings=clock.timings())
+    try:
+        job = client.get_job(last.job_id)
+    except NotFound:
+        yield base.evolve(phase=Phase.FAILED, label="Job not found", timings=clock.timings(), error=RunError(
+            ErrorKind.NOT_FOUND, f"Job {last.job_id} no longer exists on {backend} (the sandbox keeps jobs only "
+                                 "while it runs; Krea forgets very old jobs). Run it again to get the image."))
+        return
+    except KreaError as exc:
+        yield base.evolve(phase=Phase.FAILED, label="Failed", timings=clock.timings(), error=run_error_from(exc))
+        return
+    yield from _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend)
+
+
+def look_up_submitted(client: KreaClient, *, sent_at: datetime, latest: datetime,
+                      is_known: Callable[[str], bool]) -> tuple[Job | None, RunError | None]:
+    """The job a lost submit answer would have returned: the one job of this account created between sending and
+    `latest` that no other run owns. Returns (job, None), or (None, why) when there is none or more than one."""
+    found: list[Job] = []
+    try:
+        for seen, job in enumerate(client.iter_jobs(limit=50), start=1):
+            if job.created_at is None:
+                continue
+            if job.created_at < sent_at - LOOKUP_SKEW or seen > LOOKUP_MAX_JOBS:
+                break  # newest first: everything further down is older
+            if job.created_at <= latest + LOOKUP_SKEW and not is_known(job.job_id):
+                found.append(job)
+    except KreaError as exc:
+        return None, RunError(ErrorKind.TIMEOUT, "Krea did not answer the submit, and the job list could not be "
+                                                 f"read to check whether the job exists ({exc.user_message}). Look "
+                                                 "in your Krea job list before running it again.")
+    if len(found) == 1:
+        return found[0], None
+    if not found:
+        return None, RunError(ErrorKind.TIMEOUT, "Krea did not answer the submit, and no new job is in your job "
+                                                 "list: nothing was created or billed. Run it again.")
+    return None, RunError(ErrorKind.TIMEOUT, f"Krea did not answer the submit, and {len(found)} new jobs in your "
+                                             "job list could be this one (" + ", ".join(j.job_id for j in found[:4])
+                          + "). Check them in your Krea job list before running it again.")
+
+
+def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend):
+    """From an accepted job to a terminal update: follow, honour Stop, download, save."""
     finished = False
+
+    def failed(error: RunError, **changes) -> RunUpdate:
+        return base.evolve(phase=Phase.FAILED, label="Failed", error=error, timings=clock.timings(), **changes)
+
     try:
         clock.observe(job.status)
         yield base.evolve(status=job.status, label=status_label(job.status), timings=clock.timings())

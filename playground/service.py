@@ -9,11 +9,14 @@ jobs go and how long they should take there. Callers read their form or their ar
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,16 @@ from playground.compare import (
     preflight,
     run_comparison,
 )
-from playground.generate import run_generation
+from playground.generate import look_up_submitted, resume_generation, run_generation
+from playground.journal import Journal, RunOrigin, in_background, journaled
+from playground.krea.client import KreaClient
 from playground.krea.errors import ErrorKind
-from playground.runs import RunError, RunRecord, RunRefused, RunUpdate
+from playground.krea.jobs import parse_timestamp
+from playground.runs import Phase, RunError, RunRecord, RunRefused, RunTimings, RunUpdate
 from playground.sessions import Backend, Route, SessionRegistry
+from playground.store import RunFilter, RunStore, StoredGroup, StoredRun, TokenSource
+
+log = logging.getLogger(__name__)
 
 GENERATE_KEY = "generate"
 COMPARE_PREFIX = "compare:"
@@ -153,14 +162,29 @@ def _normalized(model: Model, params: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-class RunService:
-    """Starts and stops runs for sessions. One per app; holds no per-request state of its own."""
+def _update_of(stored: StoredRun) -> RunUpdate:
+    """A stored run as the last update it had: where a resumed run goes on from."""
+    r = stored.record
+    return RunUpdate(model_id=r.model_id, phase=r.phase, label=stored.label, run_id=r.run_id,
+                     started_at=r.started_at, backend=r.backend, status=r.status, job_id=r.job_id, seed=r.seed,
+                     timings=RunTimings(elapsed=r.total_s or 0.0, queue=r.queue_s, run=r.run_s),
+                     image_path=r.image_path, image_size=r.image_size, error=r.error, params=dict(r.params))
 
-    def __init__(self, catalog: Catalog, backend: Backend, sessions: SessionRegistry, output_dir: Path) -> None:
+
+class RunService:
+    """Starts, stops, journals and resumes runs for sessions. One per app."""
+
+    def __init__(self, catalog: Catalog, backend: Backend, sessions: SessionRegistry, output_dir: Path,
+                 store: RunStore, *, hosted: bool = False) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
         self.output_dir = Path(output_dir)
+        self.store = store
+        self.hosted = hosted
+        self._lock = threading.Lock()
+        self._live: dict[str, threading.Event] = {}  # run id -> stop switch, for every run followed right now
+        self._env_client: KreaClient | None = None
 
     # --- models and estimates ----------------------------------------------------------------------------------
 
@@ -236,13 +260,41 @@ class RunService:
 
     def _generation(self, session_id: str, run_key: str, route: Route, model: Model,
                     body: dict[str, Any]) -> Iterator[RunUpdate]:
-        # The stop switch is taken and released inside the generator, so a stream that is never read holds none.
+        # The stop switch is taken inside the generator, so a stream that is never read holds none; it is
+        # released when the run ends, which may be after the page stopped watching (the run goes on).
         stop = self.sessions.begin_run(session_id, run_key)
-        try:
-            yield from run_generation(route.client, model, body, output_dir=self.output_dir,
-                                      backend=route.backend_name, poll=route.settings.poll, stop=stop)
-        finally:
+        journal = self._journal(self._origin(session_id, route), stop)
+        stream = run_generation(route.client, model, body, output_dir=self.output_dir, backend=route.backend_name,
+                                poll=route.settings.poll, stop=stop, is_known=self.store.knows_job)
+
+        def ended() -> None:
             self.sessions.end_run(session_id, run_key, stop)
+            self._forget(journal.run_id)
+
+        yield from in_background(journaled(stream, journal), name=model.id, on_end=ended)
+
+    # --- the journal -----------------------------------------------------------------------------------------
+
+    def _origin(self, session_id: str, route: Route, group_id: str | None = None,
+                notes: tuple[str, ...] = ()) -> RunOrigin:
+        source = route.token_source if route.token_source in tuple(TokenSource) else TokenSource.USER
+        return RunOrigin(owner=self.sessions.owner(session_id), token_source=TokenSource(source),
+                         api_base=route.settings.base_url, group_id=group_id, notes=notes)
+
+    def _journal(self, origin: RunOrigin, stop: threading.Event) -> Journal:
+        def live(run_id: str) -> None:
+            with self._lock:
+                self._live[run_id] = stop
+
+        return Journal(self.store, self.catalog, origin, on_first=live)
+
+    def _forget(self, run_id: str | None) -> None:
+        with self._lock:
+            self._live.pop(run_id or "", None)
+
+    def is_live(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._live
 
     # --- compare ---------------------------------------------------------------------------------------------
 
@@ -299,22 +351,188 @@ class RunService:
         plan = self.plan_comparison(session_id, request)
         self.check_budget(plan, request.allow_unpriced)
         route = self._route(session_id)
-        return plan, self._comparison(session_id, key_prefix, route, plan)
+        return plan, self._comparison(session_id, key_prefix, route, plan, request)
 
-    def _comparison(self, session_id: str, key_prefix: str, route: Route,
-                    plan: ComparisonPlan) -> Iterator[CompareSnapshot]:
+    def _comparison(self, session_id: str, key_prefix: str, route: Route, plan: ComparisonPlan,
+                    request: ComparisonRequest | None) -> Iterator[CompareSnapshot]:
         keys = [tile_key(key_prefix, i) for i in range(len(plan.adapted))]
         stops = [self.sessions.begin_run(session_id, key) for key in keys]
-        try:
-            yield from run_comparison(route.client, list(plan.adapted), output_dir=self.output_dir,
-                                      backend=route.backend_name, poll=route.settings.poll,
-                                      stops={a.model.id: stop for a, stop in zip(plan.adapted, stops)})
-        finally:
-            for key, stop in zip(keys, stops):
+        by_model = {a.model.id: (key, stop) for a, key, stop in zip(plan.adapted, keys, stops)}
+        settings = comparison_settings(request, plan) if request is not None else {}
+        self.store.save_group(plan.group_id, owner=self.sessions.owner(session_id),
+                              prompt=str(plan.adapted[0].params.get("prompt", "")), settings=settings)
+
+        def tile(item: Adapted, stop: threading.Event) -> Iterator[RunUpdate]:
+            # Runs in the tile's own thread: each update is on disk before that tile polls again.
+            journal = self._journal(self._origin(session_id, route, plan.group_id, item.notes), stop)
+            key = by_model[item.model.id][0]
+            try:
+                yield from journaled(run_generation(route.client, item.model, item.params,
+                                                    output_dir=self.output_dir, backend=route.backend_name,
+                                                    poll=route.settings.poll, stop=stop,
+                                                    is_known=self.store.knows_job), journal)
+            finally:
                 self.sessions.end_run(session_id, key, stop)
+                self._forget(journal.run_id)
+
+        # The tiles go on if the page stops watching: their images land in History. Stop ends them.
+        yield from run_comparison(route.client, list(plan.adapted), output_dir=self.output_dir,
+                                  backend=route.backend_name, poll=route.settings.poll,
+                                  stops={a.model.id: stop for a, stop in zip(plan.adapted, stops)},
+                                  tile_stream=tile, stop_on_abandon=False)
 
     # --- stopping ----------------------------------------------------------------------------------------------
 
     def stop(self, session_id: str, key_prefix: str) -> int:
         """Stop this session's runs whose key starts with `key_prefix`; how many were told."""
         return self.sessions.stop_runs(session_id, key_prefix)
+
+    def stop_run(self, session_id: str, run_id: str) -> bool:
+        """Stop one run by id (History's Stop), if this session may see it and it is being followed."""
+        if self.visible_run(session_id, run_id) is None:
+            return False
+        with self._lock:
+            stop = self._live.get(run_id)
+        if stop is not None:
+            stop.set()
+        return stop is not None
+
+    # --- history -----------------------------------------------------------------------------------------------
+
+    def history_owner(self, session_id: str) -> str | None:
+        """Whose runs this session sees: its own when the app is hosted, everyone's (None) on the owner's machine."""
+        return self.sessions.owner(session_id) if self.hosted else None
+
+    def history(self, session_id: str, wanted: RunFilter | None = None) -> list[StoredRun]:
+        wanted = wanted or RunFilter()
+        return self.store.query(RunFilter(**{**asdict(wanted), "owner": self.history_owner(session_id)}))
+
+    def visible_run(self, session_id: str, run_id: str) -> StoredRun | None:
+        stored = self.store.get(str(run_id or ""))
+        owner = self.history_owner(session_id)
+        return stored if stored is not None and (owner is None or stored.owner == owner) else None
+
+    def visible_group(self, session_id: str, group_id: str) -> tuple[StoredGroup | None, list[StoredRun]]:
+        group, runs = self.store.group(str(group_id or ""))
+        owner = self.history_owner(session_id)
+        if owner is not None:
+            runs = [r for r in runs if r.owner == owner]
+            group = group if group is not None and group.owner == owner else None
+        return group, runs
+
+    def totals(self, session_id: str, since: str | None) -> tuple[int, float]:
+        return self.store.totals(self.history_owner(session_id), since)
+
+    def session_totals(self, session_id: str, since: str) -> tuple[int, float]:
+        """This browser's own runs since `since` (when the page was opened)."""
+        return self.store.totals(self.sessions.owner(session_id), since)
+
+    def delete_runs(self, session_id: str, run_ids: Iterable[str]) -> int:
+        """Delete finished runs this session may see, and their image files. Unfinished runs are kept."""
+        gone = self.store.delete(run_ids, self.history_owner(session_id))
+        root = self.output_dir.resolve()
+        for stored in gone:
+            path = stored.record.image_path
+            if not path:
+                continue
+            file = Path(path).resolve()
+            if file.is_relative_to(root):  # never delete outside the output folder, whatever the row says
+                file.unlink(missing_ok=True)
+        return len(gone)
+
+    # --- resuming ----------------------------------------------------------------------------------------------
+
+    def _client_for(self, stored: StoredRun, session_id: str | None) -> tuple[KreaClient | None, str]:
+        """A client holding the kind of token that made this job, or None and the reason it must wait."""
+        if stored.token_source == TokenSource.ENV:
+            if self.backend.shared_token and stored.api_base == self.backend.base_url:
+                with self._lock:
+                    if self._env_client is None:
+                        self._env_client = KreaClient(self.backend.shared_token, self.backend.client_settings)
+                    return self._env_client, ""
+            return None, (f"Waiting to be followed again: start the app with the same KREA_API_TOKEN and API base "
+                          f"({stored.api_base}).")
+        if stored.token_source == TokenSource.USER and session_id is not None:
+            route = self.sessions.route(session_id)
+            if (route.token_source == TokenSource.USER and route.settings.base_url == stored.api_base
+                    and self.sessions.owner(session_id) == stored.owner):
+                return route.client, ""
+        if stored.token_source == TokenSource.USER:
+            return None, "Waiting to be followed again: paste the Krea API token this run was made with."
+        return None, "sandbox"
+
+    def resume_unfinished(self, session_id: str | None = None) -> int:
+        """Follow again every unfinished run that no thread follows (after a restart): with its job id, the job
+        is polled to the end and its image saved; without one, the submit is looked up, never sent again. A
+        session (a page that just loaded, a token just pasted) also resumes its own runs made with a pasted
+        token. Returns how many runs are being followed again."""
+        resumed = 0
+        owner = self.sessions.owner(session_id) if session_id is not None else None
+        for stored in self.store.unfinished():
+            if self.is_live(stored.run_id) or (owner is not None and stored.token_source == TokenSource.USER
+                                               and stored.owner != owner):
+                continue
+            model = self.catalog.find(stored.record.model_id)
+            client, waiting = self._client_for(stored, session_id)
+            if model is None or (client is None and waiting != "sandbox"):
+                if waiting and stored.label != waiting:
+                    self.store.save(stored.record, owner=stored.owner, token_source=stored.token_source,
+                                    api_base=stored.api_base, label=waiting)
+                continue
+            stop = threading.Event()
+            origin = RunOrigin(stored.owner, stored.token_source, stored.api_base, stored.record.group_id,
+                               stored.record.notes)
+            journal = self._journal(origin, stop)
+            with self._lock:
+                if stored.run_id in self._live:
+                    continue
+                self._live[stored.run_id] = stop
+            stream = self._resumed(stored, model, client, stop)
+            threading.Thread(target=self._drive, args=(journaled(stream, journal), stored.run_id),
+                             name=f"resume-{stored.run_id[:8]}", daemon=True).start()
+            resumed += 1
+        return resumed
+
+    def _drive(self, stream: Iterator[RunUpdate], run_id: str) -> None:
+        try:
+            for _update in stream:
+                pass
+        except Exception:
+            log.exception("resumed run %s broke", run_id)
+        finally:
+            self._forget(run_id)
+
+    def _resumed(self, stored: StoredRun, model: Model, client: KreaClient | None,
+                 stop: threading.Event) -> Iterator[RunUpdate]:
+        last = _update_of(stored)
+        record = stored.record
+        if client is None:  # a sandbox job: the sandbox that had it ended with the previous process
+            yield last.evolve(phase=Phase.FAILED, label="Ended with the restart", error=RunError(
+                ErrorKind.NOT_FOUND, "The app restarted while this sandbox run was going. The sandbox keeps jobs "
+                                     "only in memory, so it ended with it (sandbox runs are free): run it again."))
+            return
+        settings = client.settings
+        if record.job_id is None:
+            if stored.label.startswith("Krea is busy") or record.phase != Phase.SUBMITTING:
+                yield last.evolve(phase=Phase.CANCELLED, label="Never sent", error=RunError(
+                    ErrorKind.CANCELLED, "The app stopped before this run was sent: no job was created."))
+                return
+            # Killed while its POST was out: the job may exist. Look for it, never send it again.
+            sent = parse_timestamp(stored.updated_at) or datetime.now(timezone.utc)
+            latest = sent + timedelta(seconds=settings.connect_timeout + settings.read_timeout)
+            yield last.evolve(label="Looking for the job in your job list…")
+            job, error = look_up_submitted(client, sent_at=sent, latest=latest, is_known=self.store.knows_job)
+            if job is None:
+                yield last.evolve(phase=Phase.FAILED, label="Not found", error=error)
+                return
+            last = last.evolve(job_id=job.job_id, phase=Phase.FOLLOWING, status=job.status)
+            yield last
+        yield from resume_generation(client, model, last, output_dir=self.output_dir, backend=record.backend,
+                                     poll=settings.poll, stop=stop)
+
+
+def comparison_settings(request: ComparisonRequest, plan: ComparisonPlan) -> dict[str, Any]:
+    """The Compare form as the user set it (seed as used), kept with the group so it can be reopened."""
+    return {"prompt": request.prompt, "model_ids": [a.model.id for a in plan.adapted],
+            "width": request.width, "height": request.height, "seed": plan.seed,
+            "steps": request.steps, "guidance": request.guidance}

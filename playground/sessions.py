@@ -42,6 +42,7 @@ class Route(NamedTuple):
     client: KreaClient
     backend_name: str  # "sandbox" | "krea"
     settings: ClientSettings
+    token_source: str = "none"  # "sandbox" | "env" | "user" | "none": which kind of token the client holds
 
     @property
     def is_sandbox(self) -> bool:
@@ -55,6 +56,7 @@ class _Session:
     backend_name: str  # where this session's jobs go: "sandbox" | "krea"
     settings: ClientSettings
     runs: dict[str, threading.Event] = field(default_factory=dict)
+    owner: str | None = None  # the browser's private id (set when the page loads), else the session itself
 
 
 class SessionRegistry:
@@ -89,7 +91,17 @@ class SessionRegistry:
         """This session's client, the backend it talks to, and that backend's settings."""
         with self._lock:
             session = self._session(session_id)
-            return Route(session.client, session.backend_name, session.settings)
+            return Route(session.client, session.backend_name, session.settings, session.token_source)
+
+    def set_owner(self, session_id: str, owner: str) -> None:
+        """Tie this session to a browser's private id, so its runs are found again after a reload."""
+        with self._lock:
+            self._session(session_id).owner = owner
+
+    def owner(self, session_id: str) -> str:
+        """Who this session's runs belong to: the browser's id, else the session (API clients)."""
+        with self._lock:
+            return self._session(session_id).owner or f"session:{session_id}"
 
     def has_token(self, session_id: str) -> bool:
         """Whether this session can reach its backend (the sandbox needs no real token)."""
@@ -107,10 +119,8 @@ class SessionRegistry:
         with self._lock:
             old = self._sessions.get(session_id)
             if old is not None:
-                fresh.runs = old.runs
+                fresh.runs, fresh.owner = old.runs, old.owner
             self._sessions[session_id] = fresh
-        if old:
-            old.client.close()
         return fresh.client
 
     def check_token(self, session_id: str, token: str) -> str:
@@ -134,9 +144,7 @@ class SessionRegistry:
             old = self._sessions.pop(session_id, None)
             fresh = self._sessions[session_id] = self._default_session()
             if old is not None:
-                fresh.runs = old.runs
-        if old:
-            old.client.close()
+                fresh.runs, fresh.owner = old.runs, old.owner
 
     def begin_run(self, session_id: str, run_key: str) -> threading.Event:
         """A fresh stop switch for one run (a previous run under the same key is told to stop)."""
@@ -165,13 +173,10 @@ class SessionRegistry:
         return len(events)
 
     def drop(self, session_id: str) -> None:
-        """The tab closed: stop its runs (their streams cancel the remote jobs) and forget its token."""
+        """The tab closed: forget its token. Its runs go on (the run service finishes them into History); a
+        running job keeps its client, and so the token, only until it ends."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
-        if session:
-            for ev in session.runs.values():
-                ev.set()
-            session.client.close()
+            self._sessions.pop(session_id, None)
 
     def __len__(self) -> int:
         with self._lock:

@@ -90,9 +90,21 @@ class AppSettings:
     concurrency_limit: int = 16  # simultaneous runs per event; remote jobs wait on Krea, not on our CPU
     max_threads: int = 64
     output_dir: Path = PROJECT_ROOT / "outputs"
+    data_dir: Path = PROJECT_ROOT / "data"  # the run store (runs.sqlite3): journal and history
+    # Hosted: strangers share the app, so each visitor's History shows only their own runs. Local: the owner of
+    # the machine sees every run. None: decided from how the app is exposed (see `is_hosted`).
+    hosted: bool | None = None
     sandbox_poll: PollPolicy = field(
         default_factory=lambda: PollPolicy(initial_interval=0.2, backoff=1.2, max_interval=0.5, deadline=120.0)
     )
+
+
+def is_hosted(app: AppSettings, env: dict[str, str] | None = None) -> bool:
+    """Whether strangers can reach the app: a Hugging Face Space, a share link, or a non-loopback interface."""
+    if app.hosted is not None:
+        return app.hosted
+    env = os.environ if env is None else env
+    return bool(env.get("SPACE_ID")) or app.share or app.host not in ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         share=_env_bool(env, "PLAYGROUND_SHARE", False),
         concurrency_limit=_env_int(env, "PLAYGROUND_CONCURRENCY", AppSettings.concurrency_limit),
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
+        data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),
+        hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,
     )
     return Settings(token=token, use_sandbox=use_sandbox, client=client, sandbox=sandbox, app=app)
 

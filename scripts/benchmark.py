@@ -35,7 +35,7 @@ FIVE = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "byted
 def settings_for(speed: float, output_dir: Path) -> Settings:
     """The demo's own sandbox and poll settings (only the output folder and port differ)."""
     return Settings(use_sandbox=True, sandbox=SandboxSettings(speed=speed),
-                    app=AppSettings(output_dir=output_dir, port=free_port()))
+                    app=AppSettings(output_dir=output_dir, data_dir=output_dir / "data", port=free_port()))
 
 
 def bench_compare(app, runs: int) -> list[float]:

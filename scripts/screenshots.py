@@ -39,7 +39,7 @@ def shoot(out: Path, readme: bool) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots = []
     settings = Settings(use_sandbox=True, sandbox=SandboxSettings(speed=0.03, min_job_seconds=1.0),
-                        app=AppSettings(output_dir=Path(tempfile.mkdtemp()), port=free_port(),
+                        app=AppSettings(output_dir=Path(tempfile.mkdtemp()), data_dir=Path(tempfile.mkdtemp()), port=free_port(),
                                         sandbox_poll=PollPolicy(initial_interval=0.05, max_interval=0.2)))
     with running_app(settings) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)

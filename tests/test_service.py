@@ -11,6 +11,7 @@ from playground.runs import Phase, RunRefused
 from playground.service import ComparisonRequest, GenerationRequest, RunService
 from playground.sessions import SessionRegistry
 from playground.settings import AppSettings, PollPolicy, SandboxSettings, Settings
+from playground.store import RunStore
 
 CATALOG = load_catalog()
 
@@ -22,7 +23,8 @@ def service(tmp_path_factory):
                                         sandbox_poll=PollPolicy(initial_interval=0.03, max_interval=0.1)))
     backend = start_backend(settings, CATALOG)
     try:
-        yield RunService(CATALOG, backend, SessionRegistry(backend), settings.app.output_dir)
+        yield RunService(CATALOG, backend, SessionRegistry(backend), settings.app.output_dir,
+                         RunStore(tmp_path_factory.mktemp("data")))
     finally:
         stop_backend(backend)
 

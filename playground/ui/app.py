@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 
 import gradio as gr
@@ -11,7 +13,8 @@ from playground.catalog import Catalog
 from playground.outputs import PREVIEW_DIR
 from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
-from playground.settings import Settings
+from playground.settings import Settings, is_hosted
+from playground.store import RunStore
 from playground.ui.context import UIContext
 from playground.ui.compare_tab import build_compare_tab
 from playground.ui.generate_tab import build_generate_tab
@@ -19,6 +22,7 @@ from playground.ui.render import backend_banner
 from playground.ui.token_box import build_token_box
 
 STYLE_PATH = Path(__file__).with_name("style.css")
+OWNER_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 
 # Runs once when the page loads:
 # - Ctrl/Cmd+Enter runs the visible tab from any field. Enter in a prompt box is Gradio's own submit, so the
@@ -62,7 +66,10 @@ PAGE_JS = """
 def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, RunService]:
     """Build the whole page and the documented API. Returns the Blocks and the run service (tests inspect it)."""
     sessions = SessionRegistry(backend)
-    service = RunService(catalog, backend, sessions, settings.app.output_dir)
+    store = RunStore(settings.app.data_dir)
+    service = RunService(catalog, backend, sessions, settings.app.output_dir, store,
+                         hosted=is_hosted(settings.app))
+    service.resume_unfinished()  # jobs a previous run of the app left unfinished (killed, restarted)
     # delete_cache: every hour, drop cached files (previews, copies of results) older than a day, so a long-running
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
     with gr.Blocks(title="Krea Playground", fill_width=False, delete_cache=(3600, 86400)) as demo:
@@ -79,6 +86,21 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 build_compare_tab(ctx)
         demo.load(None, None, None, js=PAGE_JS)
+
+        # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
+        # runs belong to it, so a reload finds them again and, hosted, nobody else sees them.
+        owner = gr.BrowserState("", storage_key="krea-playground-owner",
+                                secret=store.meta("browser_state_secret", lambda: secrets.token_hex(32)))
+
+        def claim_owner(current: str, request: gr.Request):
+            session = request.session_hash or "anonymous"
+            owner_id = current if isinstance(current, str) and OWNER_ID.fullmatch(current) else \
+                secrets.token_urlsafe(24)
+            sessions.set_owner(session, owner_id)
+            service.resume_unfinished(session)
+            return owner_id
+
+        demo.load(claim_owner, owner, owner, queue=False, api_visibility="private")
 
         def forget_session(request: gr.Request):
             sessions.drop(request.session_hash or "anonymous")

@@ -20,7 +20,8 @@ def hosted(tmp_path_factory):
         client = ClientSettings(base_url=krea.base_url, download_host_suffixes=(),
                                 poll=PollPolicy(initial_interval=0.05, max_interval=0.2, deadline=30))
         settings = Settings(token=None, use_sandbox=False, client=client,
-                            app=AppSettings(output_dir=tmp_path_factory.mktemp("out"), port=free_port()))
+                            app=AppSettings(output_dir=tmp_path_factory.mktemp("out"),
+                                            data_dir=tmp_path_factory.mktemp("data"), port=free_port()))
         with running_app(settings) as app:
             yield app, krea
 
