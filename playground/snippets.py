@@ -172,8 +172,8 @@ krea() {
   printf '%s\n' "$reply"
 }
 
-# Prints string field $1 of the JSON on stdin (enough for Krea's replies: no jq needed).
-field() { sed -nE 's/.*"'"$1"'": *"(([^"\\]|\\.)*)".*/\1/p'; }
+# Prints string field $1 of the JSON on stdin, unescaped (enough for Krea's replies: no jq needed).
+field() { sed -nE 's/.*"'"$1"'": *"(([^"\\]|\\.)*)".*/\1/p' | sed -E 's/\\(["\\/])/\1/g'; }
 
 {{die}}
 
@@ -190,7 +190,8 @@ generate() {
   done
   if [[ $status != completed ]]; then
     reason=$(field message <<<"$job")  # error.message, else result.error
-    die "job $status: ${reason:-$(field error <<<"$job")}"
+    reason=${reason:-$(field error <<<"$job")}
+    die "job $status: ${reason:-no reason given}"
   fi
   url=$(sed -nE 's/.*"urls": *\[ *"([^"]*)".*/\1/p' <<<"$job")
   [[ -n $url ]] || die "job completed without an image URL"
@@ -237,7 +238,8 @@ def _bash_head(what: str, file: str, base_url: str, *, die: str, success: str) -
 
 def _curl_single(base_url: str, model_path: str, body: Mapping[str, Any]) -> str:
     head = _bash_head("Generates one image with Krea's API: submits the job, polls it, prints the image URL.",
-                      "generate.sh", base_url, die='# Stops the script with the reason.\ndie() { echo "Failed: $*" >&2; exit 1; }',
+                      "generate.sh", base_url,
+                      die='# Stops the script with the reason.\ndie() { echo "Failed: $*" >&2; exit 1; }',
                       success='echo "Image ready: $url"')
     return head + _fill(_BASH_SINGLE, model=shlex.quote(model_path), end=HEREDOC_END, body=_bash_body(body))
 

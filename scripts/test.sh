@@ -17,6 +17,19 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The Go copy-as-code snippets are built and run by tests/test_snippets.py (standard library only, offline).
+if ! command -v go >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing Debian golang-go for the Go snippet tests..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q golang-go >/dev/null
+  else
+    echo "NOTE: go is missing and this is not root: the Go snippet tests will be skipped." >&2
+    echo "      Install it with: sudo apt-get install -y golang-go" >&2
+  fi
+fi
+
 # Into .venv, the same one scripts/run.sh uses (system Pythons may refuse pip: PEP 668). $PYTHON picks the base.
 source scripts/bootstrap.sh requirements-dev.txt
 

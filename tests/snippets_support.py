@@ -7,6 +7,7 @@ app and records every HTTP request with its raw body, so a test can compare the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -24,6 +25,7 @@ RUN_TIMEOUT = 60  # seconds; a snippet polls every 2 s, sandbox jobs here last a
 BUILD_TIMEOUT = 300  # a cold Go cache compiles net/http once
 
 
+@functools.lru_cache(maxsize=None)
 def missing_tool(language: str) -> str | None:
     """Why ``language``'s snippets cannot run here, or None when they can."""
     if language == "curl":
@@ -36,7 +38,8 @@ def missing_tool(language: str) -> str | None:
         major = re.match(r"v(\d+)", version)
         return None if major and int(major.group(1)) >= 18 else f"node {version} has no fetch: Node 18+ is needed"
     if language == "go":
-        return None if shutil.which("go") else "go is not installed (Debian: apt-get install golang-go; scripts/test.sh does it as root)"
+        if shutil.which("go") is None:
+            return "go is not installed (Debian: apt-get install golang-go; scripts/test.sh does it as root)"
     return None
 
 
