@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class RunOrigin:
     """Who a run belongs to and how its job can be followed again: written with every update."""
 
-    owner: str
+    owner: str | Callable[[], str]  # or how to read it when writing (a page's browser id may arrive late)
     token_source: TokenSource
     api_base: str
     group_id: str | None = None
@@ -66,7 +66,8 @@ class Journal:
             if self.on_first is not None:
                 self.on_first(update.run_id)
         record = update_record(update, model, self.origin)
-        self.store.save(record, owner=self.origin.owner, token_source=self.origin.token_source,
+        owner = self.origin.owner() if callable(self.origin.owner) else self.origin.owner
+        self.store.save(record, owner=owner, token_source=self.origin.token_source,
                         api_base=self.origin.api_base, label=update.label)
         self._last_key = key
 

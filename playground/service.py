@@ -9,6 +9,7 @@ jobs go and how long they should take there. Callers read their form or their ar
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
@@ -278,7 +279,7 @@ class RunService:
     def _origin(self, session_id: str, route: Route, group_id: str | None = None,
                 notes: tuple[str, ...] = ()) -> RunOrigin:
         source = route.token_source if route.token_source in tuple(TokenSource) else TokenSource.USER
-        return RunOrigin(owner=self.sessions.owner(session_id), token_source=TokenSource(source),
+        return RunOrigin(owner=lambda: self.sessions.owner(session_id), token_source=TokenSource(source),
                          api_base=route.settings.base_url, group_id=group_id, notes=notes)
 
     def _journal(self, origin: RunOrigin, stop: threading.Event) -> Journal:
@@ -381,6 +382,71 @@ class RunService:
                                   stops={a.model.id: stop for a, stop in zip(plan.adapted, stops)},
                                   tile_stream=tile, stop_on_abandon=False)
 
+    def start_rerun(self, session_id: str, items: Iterable[tuple[str, Mapping[str, Any]]], *,
+                    key_prefix: str = COMPARE_PREFIX) -> tuple[ComparisonPlan, Iterator[CompareSnapshot]]:
+        """Send saved requests again exactly as they were (a comparison bundle, a History group): each
+        ``(model id, body)`` to its model, all at once, journaled as a new comparison (fresh group id). Returns the
+        plan (RunRefused at once: unknown and retired models named, a body the catalog refuses) and the stream of
+        snapshots, which starts the jobs when first read; stopping works as for ``start_comparison``. No budget
+        cap: the caller shows the cost (``plan.preflight``) before anyone presses the button."""
+        plan = self.plan_rerun(session_id, items)
+        route = self._route(session_id)
+        return plan, self._rerun(session_id, key_prefix, route, plan)
+
+    def plan_rerun(self, session_id: str, items: Iterable[tuple[str, Mapping[str, Any]]]) -> ComparisonPlan:
+        """The plan of a re-run: every model known and current, every body valid for it, each model once."""
+        pairs = [(str(model_id or "").strip(), body) for model_id, body in (items or ())]
+        if not 1 <= len(pairs) <= MAX_MODELS:
+            raise RunRefused.invalid("models", f"A re-run sends 1 to {MAX_MODELS} saved requests "
+                                               f"({len(pairs)} given).")
+        retired = [self.catalog.retired[m] for m, _ in pairs if self.catalog.find(m) is None
+                   and m in self.catalog.retired]
+        unknown = [m for m, _ in pairs if self.catalog.find(m) is None and m not in self.catalog.retired]
+        if retired or unknown:
+            parts = [f"{r.name or r.id} ({r.id}) was retired on {r.sunset_date}"
+                     + (f"; its replacement is {r.replacement}" if r.replacement else "") for r in retired]
+            if unknown:
+                parts.append(f"{', '.join(repr(m[:60]) for m in unknown)} "
+                             f"{'is not a model' if len(unknown) == 1 else 'are not models'} this playground knows")
+            raise RunRefused(RunError(
+                ErrorKind.RETIRED if retired else ErrorKind.INVALID,
+                "Not re-run: " + "; ".join(parts) + ". Nothing was sent.", field="models",
+                replacement=retired[0].replacement if len(retired) == 1 and not unknown else None))
+        adapted: list[Adapted] = []
+        for model_id, body in pairs:
+            model = self.model(model_id)  # also refuses models that need an input image
+            if any(a.model.id == model.id for a in adapted):
+                raise RunRefused.invalid("models", f"{model.name} appears twice: a re-run sends each model once.")
+            if not isinstance(body, Mapping):
+                raise RunRefused.invalid("body", f"{model.name}: the saved request has no body to send.")
+            params = dict(body)
+            check_text(params.get("prompt"), "prompt", f"{model.name}: the prompt")
+            try:
+                check_params(model, params)
+            except ValidationFailed as exc:  # the catalog changed since, or the file was edited
+                raise RunRefused.invalid(exc.field, f"{model.name}: {exc}") from None
+            adapted.append(Adapted(model=model, params=params))
+        seeds = [a.params["seed"] for a in adapted if isinstance(a.params.get("seed"), int)]
+        factor, floor = self.time_scale(session_id)
+        return ComparisonPlan(tuple(adapted), preflight(adapted, None, factor, floor), seeds[0] if seeds else None,
+                              uuid.uuid4().hex)
+
+    def _rerun(self, session_id: str, key_prefix: str, route: Route,
+               plan: ComparisonPlan) -> Iterator[CompareSnapshot]:
+        # Saved first, so the group keeps these settings (_comparison's own save of a request-less group is ignored).
+        self.store.save_group(plan.group_id, owner=self.sessions.owner(session_id),
+                              prompt=str(plan.adapted[0].params.get("prompt", "")),
+                              settings=self.rerun_settings(plan))
+        yield from self._comparison(session_id, key_prefix, route, plan, None)
+
+    @staticmethod
+    def rerun_settings(plan: ComparisonPlan) -> dict[str, Any]:
+        """A re-run's group settings in comparison_settings' shape, read from the bodies sent again."""
+        sized = next((a.params for a in plan.adapted if "width" in a.params and "height" in a.params), {})
+        return {"prompt": str(plan.adapted[0].params.get("prompt", "")),
+                "model_ids": [a.model.id for a in plan.adapted], "width": sized.get("width"),
+                "height": sized.get("height"), "seed": plan.seed, "steps": None, "guidance": None, "rerun": True}
+
     # --- stopping ----------------------------------------------------------------------------------------------
 
     def stop(self, session_id: str, key_prefix: str) -> int:
@@ -399,18 +465,35 @@ class RunService:
 
     # --- history -----------------------------------------------------------------------------------------------
 
+    def claim_owner(self, session_id: str, owner: str) -> None:
+        """Tie a page's session to its browser id; runs it started before (a click faster than the page's load
+        event) move to that id too. Then resume that browser's own unfinished runs."""
+        before = self.sessions.owner(session_id)
+        self.sessions.set_owner(session_id, owner)
+        if before != owner:
+            self.store.reassign_owner(before, owner)
+        self.resume_unfinished(session_id)
+
     def history_owner(self, session_id: str) -> str | None:
         """Whose runs this session sees: its own when the app is hosted, everyone's (None) on the owner's machine."""
         return self.sessions.owner(session_id) if self.hosted else None
 
+    def _named(self, stored: StoredRun) -> StoredRun:
+        """The store keeps model ids; records shown to people carry the catalog's model names."""
+        model = self.catalog.find(stored.record.model_id)
+        if model is None or stored.record.model_name == model.name:
+            return stored
+        return dataclasses.replace(stored, record=dataclasses.replace(stored.record, model_name=model.name))
+
     def history(self, session_id: str, wanted: RunFilter | None = None) -> list[StoredRun]:
         wanted = wanted or RunFilter()
-        return self.store.query(RunFilter(**{**asdict(wanted), "owner": self.history_owner(session_id)}))
+        runs = self.store.query(RunFilter(**{**asdict(wanted), "owner": self.history_owner(session_id)}))
+        return [self._named(r) for r in runs]
 
     def visible_run(self, session_id: str, run_id: str) -> StoredRun | None:
         stored = self.store.get(str(run_id or ""))
         owner = self.history_owner(session_id)
-        return stored if stored is not None and (owner is None or stored.owner == owner) else None
+        return self._named(stored) if stored is not None and (owner is None or stored.owner == owner) else None
 
     def visible_group(self, session_id: str, group_id: str) -> tuple[StoredGroup | None, list[StoredRun]]:
         group, runs = self.store.group(str(group_id or ""))
@@ -418,7 +501,7 @@ class RunService:
         if owner is not None:
             runs = [r for r in runs if r.owner == owner]
             group = group if group is not None and group.owner == owner else None
-        return group, runs
+        return group, [self._named(r) for r in runs]
 
     def totals(self, session_id: str, since: str | None) -> tuple[int, float]:
         return self.store.totals(self.history_owner(session_id), since)

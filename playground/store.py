@@ -222,6 +222,8 @@ class RunStore:
         marks = ", ".join(f":{name}" for name in row)
         fixed = {"run_id", "owner", "token_source", "api_base", "started_at"}
         updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in fixed)
+        # A run first written under its page session ("session:…") moves to the browser id once that is known.
+        updates += ", owner = CASE WHEN runs.owner LIKE 'session:%' THEN excluded.owner ELSE runs.owner END"
         with self._lock:
             self._db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks}) "
                              f"ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
@@ -231,6 +233,13 @@ class RunStore:
             self._db.execute("INSERT OR IGNORE INTO groups(group_id, owner, created_at, prompt, settings) "
                              "VALUES (?, ?, ?, ?, ?)",
                              (group_id, owner, utc_now(), prompt, json.dumps(settings, ensure_ascii=False)))
+
+    def reassign_owner(self, old: str, new: str) -> int:
+        """Give `old`'s runs to `new` (a page's first runs made before it told us its browser id)."""
+        with self._lock:
+            count = self._db.execute("UPDATE runs SET owner = ? WHERE owner = ?", (new, old)).rowcount
+            self._db.execute("UPDATE groups SET owner = ? WHERE owner = ?", (new, old))
+        return count
 
     def delete(self, run_ids: Iterable[str], owner: str | None) -> list[StoredRun]:
         """Delete these runs (only `owner`'s unless None) and return what was deleted, so the caller can remove
@@ -242,8 +251,12 @@ class RunStore:
             rows = self._select(f"run_id IN ({', '.join('?' * len(ids))})", ids)
             gone = [r for r in rows if r.is_terminal and (owner is None or r.owner == owner)]
             self._db.executemany("DELETE FROM runs WHERE run_id = ?", [(r.run_id,) for r in gone])
-            self._db.execute("DELETE FROM groups WHERE group_id NOT IN "
-                             "(SELECT DISTINCT group_id FROM runs WHERE group_id IS NOT NULL)")
+            # Only the comparisons these runs belonged to: a group just saved whose tiles have not written their
+            # first update yet has no run either, and must stay.
+            groups = {r.record.group_id for r in gone if r.record.group_id}
+            self._db.executemany("DELETE FROM groups WHERE group_id = ? AND NOT EXISTS "
+                                 "(SELECT 1 FROM runs WHERE runs.group_id = groups.group_id)",
+                                 [(g,) for g in groups])
         return gone
 
     # --- reading -----------------------------------------------------------------------------------------------
@@ -291,13 +304,17 @@ class RunStore:
         elif wanted.phase:
             clauses.append("phase = ?")
             args.append(wanted.phase)
+        # Compared as instants, not as text: stored times and the caller's may differ in precision and offset
+        # ("...T09:00:00+00:00", "...T09:00:00.000Z", "...T11:00:00+02:00" are the same moment).
         if wanted.since:
-            clauses.append("started_at >= ?")
+            clauses.append("julianday(started_at) >= julianday(?)")
             args.append(wanted.since)
         if wanted.until:
-            until = wanted.until + ("T23:59:59.999" if len(wanted.until) == 10 else "")
-            clauses.append("started_at <= ?")
-            args.append(until)
+            if len(wanted.until) == 10:  # a date: the whole day
+                clauses.append("julianday(started_at) < julianday(?, '+1 day')")
+            else:
+                clauses.append("julianday(started_at) <= julianday(?)")
+            args.append(wanted.until)
         return " AND ".join(clauses), args
 
     def group(self, group_id: str) -> tuple[StoredGroup | None, list[StoredRun]]:
@@ -353,16 +370,14 @@ class RunStore:
 
 
 def _statements(script: str) -> list[str]:
-    """A migration split into statements (sqlite3's executescript would commit mid-migration)."""
-    statements, current = [], []
-    for line in script.splitlines():
-        line = line.split("--", 1)[0].rstrip()
-        if not line:
-            continue
-        current.append(line)
-        if line.endswith(";"):
-            statements.append("\n".join(current))
-            current = []
-    if current:
-        statements.append("\n".join(current))
+    """A migration split into statements (sqlite3's executescript would commit mid-migration). SQLite itself says
+    where a statement ends, so a ';' or '--' inside a string or a trigger's body does not cut it."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())  # a trailing comment, or an unfinished statement (executing it says so)
     return statements

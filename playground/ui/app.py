@@ -10,15 +10,19 @@ import gradio as gr
 
 from playground.api import register_api
 from playground.catalog import Catalog
+from playground.krea.errors import ErrorKind
 from playground.outputs import PREVIEW_DIR
+from playground.recipes import CompareRecipe, RecipeError, recipe_from_query
+from playground.runs import RunError
 from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 from playground.settings import Settings, is_hosted
 from playground.store import RunStore
-from playground.ui.context import UIContext
 from playground.ui.compare_tab import build_compare_tab
+from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
-from playground.ui.render import backend_banner
+from playground.ui.history_tab import build_history_tab
+from playground.ui.render import backend_banner, status_html
 from playground.ui.token_box import build_token_box
 
 STYLE_PATH = Path(__file__).with_name("style.css")
@@ -47,6 +51,26 @@ PAGE_JS = """
     const full = box && [...box.querySelectorAll('button')].find(
       (b) => /full ?screen/i.test(b.getAttribute('aria-label') || b.title || ''));
     if (full) full.click();
+  });
+  // History: a click (or Enter) on a row selects that run, through the hidden #history-pick box.
+  const pickRow = (row) => {
+    const box = document.querySelector('#history-pick textarea, #history-pick input');
+    if (!box) return;
+    row.parentElement.querySelectorAll('tr').forEach((r) => {
+      r.classList.toggle('selected', r === row);
+      r.setAttribute('aria-selected', r === row ? 'true' : 'false');
+    });
+    box.value = row.dataset.runId;
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+  };
+  document.addEventListener('click', (e) => {
+    const row = e.target.closest && e.target.closest('#history-table tr[data-run-id]');
+    if (row) pickRow(row);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    const row = e.target.closest && e.target.closest('#history-table tr[data-run-id]');
+    if (row) { e.preventDefault(); pickRow(row); }
   });
   const arrived = new WeakMap();
   setInterval(() => {
@@ -80,11 +104,14 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
         gr.HTML(backend_banner(backend.name, backend.base_url))
         build_token_box(ctx)
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
-                build_generate_tab(ctx)
+                generate = build_generate_tab(ctx)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
-                build_compare_tab(ctx)
+                compare = build_compare_tab(ctx)
+            with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
+                build_history_tab(ctx, history_tab, tabs, generate, compare)
+        wire_links(ctx, tabs, generate, compare)
         demo.load(None, None, None, js=PAGE_JS)
 
         # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
@@ -96,8 +123,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
             session = request.session_hash or "anonymous"
             owner_id = current if isinstance(current, str) and OWNER_ID.fullmatch(current) else \
                 secrets.token_urlsafe(24)
-            sessions.set_owner(session, owner_id)
-            service.resume_unfinished(session)
+            service.claim_owner(session, owner_id)
             return owner_id
 
         demo.load(claim_owner, owner, owner, queue=False, api_visibility="private")
@@ -108,6 +134,34 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         demo.unload(forget_session)
         register_api(service, settings.app.concurrency_limit)
     return demo, service
+
+
+def wire_links(ctx: UIContext, tabs: gr.Tabs, generate, compare) -> None:
+    """A link's query string (``?model=…&prompt=…`` or ``?tab=compare&…``) fills its form when the page opens."""
+    compare_outputs = list(compare.fill_outputs) if compare is not None else []
+    outputs = [*generate.fill_outputs, *compare_outputs, tabs, generate.status]
+    skip_all = [gr.skip()] * len(outputs)
+
+    def prefill(request: gr.Request):
+        query = dict(request.query_params) if request is not None else {}
+        try:
+            recipe = recipe_from_query(ctx.catalog, query)
+            if recipe is None:
+                return skip_all
+            if isinstance(recipe, CompareRecipe):
+                if compare is None:
+                    return skip_all
+                return [*[gr.skip()] * len(generate.fill_outputs), *compare.fill(recipe), gr.Tabs(selected="compare"),
+                        gr.skip()]
+            if not recipe.model_id:  # a prompt alone
+                return [gr.skip(), recipe.prompt, *[gr.skip()] * (len(outputs) - 2)]
+            return [*generate.fill(recipe), *[gr.skip()] * len(compare_outputs), gr.Tabs(selected="generate"),
+                    gr.skip()]
+        except RecipeError as exc:
+            error = RunError(ErrorKind.INVALID, f"{exc} The form was left as it was.", field="link")
+            return [*skip_all[:-1], status_html(None, error=error)]
+
+    ctx.demo.load(prefill, None, outputs, queue=False, api_visibility="private")
 
 
 def theme() -> gr.themes.Base:

@@ -150,8 +150,26 @@ class ParamForm:
         return [self.size_group, self.ratio_group, self.width, self.height, self.size_preset, self.aspect_ratio,
                 self.resolution, self.seed, self.randomize, *self.advanced.values()]
 
-    def reshape(self, model: Model) -> list:
-        """Updates that make the form show exactly what `model` accepts, with its ranges and defaults."""
+    def reshape(self, model: Model, values: dict[str, Any] | None = None, seed: int | None = None) -> list:
+        """Updates that make the form show exactly what `model` accepts, with its ranges and defaults; with
+        `values` (Krea's names) and `seed`, filled with those instead (a stored run, a link, a PNG)."""
+        updates = self._reshaped(model)
+        if values is None and seed is None:
+            return updates
+        values = dict(values or {})
+        outputs = self.reshape_outputs()
+        named = {id(self.width): "width", id(self.height): "height", id(self.aspect_ratio): "aspect_ratio",
+                 id(self.resolution): "resolution", **{id(c): n for n, c in self.advanced.items()}}
+        for index, component in enumerate(outputs):
+            name = named.get(id(component))
+            if name is not None and name in values and values[name] is not None and model.param(name) is not None:
+                updates[index] = _with_value(updates[index], values[name])
+        if seed is not None and model.param("seed") is not None:
+            updates[outputs.index(self.seed)] = _with_value(updates[outputs.index(self.seed)], seed)
+            updates[outputs.index(self.randomize)] = _with_value(updates[outputs.index(self.randomize)], False)
+        return updates
+
+    def _reshaped(self, model: Model) -> list:
         width, height = model.param("width"), model.param("height")
         uses_wh = model.sizing == "wh"
         uses_ratio = model.sizing in ("ratio", "both")
@@ -221,6 +239,13 @@ class ParamForm:
                 params[name] = value
         params = {k: v for k, v in params.items() if model.param(k) is not None}
         return params, seed, bool(randomize)
+
+
+def _with_value(update: Any, value: Any) -> dict:
+    """A reshape update that also sets the value."""
+    change = dict(update) if isinstance(update, dict) else {"__type__": "update"}
+    change["value"] = value
+    return change
 
 
 def _choices(param: Param) -> list:

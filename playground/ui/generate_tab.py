@@ -1,18 +1,26 @@
-"""The Generate tab: prompt, model, the model's own parameters, and a live view of one job."""
+"""The Generate tab: prompt, model, the model's own parameters, and a live view of one job.
+
+The form can be filled from a recipe (a stored run, a link's query string, a PNG this app saved) through
+:meth:`GenerateTab.fill`, which History and the page's link handling use too.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import gradio as gr
 
 from playground.catalog import Model
-from playground.runs import RunRefused
+from playground.krea.errors import ErrorKind
+from playground.recipes import Recipe, RecipeError, generate_query, recipe_from_png
+from playground.runs import RunError, RunRefused
 from playground.service import GENERATE_KEY, GenerationRequest
-from playground.snippets import curl_snippet, python_snippet
+from playground.snippets import CODE_LANGUAGES, LANGUAGE_LABELS, LANGUAGES, single_snippet
 from playground.ui.context import UIContext
 from playground.ui.form import SEED_INFO, SIZE_PRESETS, ParamForm, size_info
-from playground.ui.render import model_card, model_summary, status_html
+from playground.ui.render import error_html, model_card, model_summary, status_html
 
 EXAMPLES = [
     "a serene mountain landscape at sunset",
@@ -38,7 +46,41 @@ def model_choices(models: list[Model]) -> list[tuple[str, str]]:
     return [(f"{m.name} · {model_summary(m)}", m.id) for m in models]
 
 
-def build_generate_tab(ctx: UIContext) -> None:
+# After a run or "Copy link": the form's query string goes into the address bar (so a reload or a bookmark keeps
+# the setup) and the full link into the link box, and onto the clipboard where the browser allows it.
+SHOW_LINK_JS = """
+(query) => {
+  if (!query) return '';
+  const url = location.origin + location.pathname + '?' + query;
+  history.replaceState(null, '', url);
+  return url;
+}
+"""
+COPY_LINK_JS = """
+(query) => {
+  if (!query) return '';
+  const url = location.origin + location.pathname + '?' + query;
+  history.replaceState(null, '', url);
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).catch(() => {});
+  return url;
+}
+"""
+
+
+@dataclass
+class GenerateTab:
+    """What other parts of the page need from the Generate tab: filling its form, and running it."""
+
+    fill_outputs: list  # model, prompt, card, preset row, every form control
+    fill: Callable[[Recipe], list]  # values for fill_outputs; RecipeError if the recipe cannot be shown
+    run: Callable  # the generate handler (a generator), inputs run_inputs, outputs run_outputs
+    run_inputs: list
+    run_outputs: list
+    status: gr.HTML
+    query: gr.Textbox  # the form as a query string, set after each run
+
+
+def build_generate_tab(ctx: UIContext) -> GenerateTab:
     models = ctx.service.text_models
     default = next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
@@ -81,14 +123,26 @@ def build_generate_tab(ctx: UIContext) -> None:
             status = gr.HTML(status_html(None), elem_id="status")
             image = gr.Image(label="Result", format="jpeg", elem_id="result-image", interactive=False,
                              buttons=["download", "fullscreen"], height=560)
+            with gr.Row(elem_id="share-row"):
+                copy_link = gr.Button("🔗 Copy link to this setup", size="sm", elem_id="copy-link", scale=0,
+                                      min_width=200)
+                link_box = gr.Textbox(show_label=False, elem_id="share-link", interactive=False, scale=3,
+                                      placeholder="A link that opens the playground with these settings",
+                                      buttons=["copy"])
+            query = gr.Textbox(visible=False, elem_id="generate-query")
             with gr.Accordion("Request sent · copy as code", open=False, elem_id="request-accordion"):
                 with gr.Tabs():
                     with gr.Tab("JSON"):
                         request_json = gr.Code(language="json", elem_id="request-json", interactive=False)
-                    with gr.Tab("cURL"):
-                        request_curl = gr.Code(language="shell", elem_id="request-curl", interactive=False)
-                    with gr.Tab("Python"):
-                        request_python = gr.Code(language="python", elem_id="request-python", interactive=False)
+                    code_boxes = {}
+                    for language in LANGUAGES:
+                        with gr.Tab(LANGUAGE_LABELS[language]):
+                            code_boxes[language] = gr.Code(language=CODE_LANGUAGES[language],
+                                                           elem_id=f"request-{language}", interactive=False)
+            with gr.Accordion("Load settings from a PNG", open=False, elem_id="png-accordion"):
+                png_drop = gr.File(label="Drop a PNG saved by this playground", file_types=[".png"],
+                                   type="filepath", elem_id="png-drop")
+                png_note = gr.HTML(elem_id="png-note")
 
     form = ParamForm(catalog=ctx.catalog, models=models, advanced=advanced, width=width, height=height,
                      size_preset=size_preset, swap=swap, aspect_ratio=aspect_ratio, resolution=resolution,
@@ -100,8 +154,31 @@ def build_generate_tab(ctx: UIContext) -> None:
 
     model_outputs = [card, size_preset, *form.reshape_outputs()]
     # The components are built in the default model's shape, so nothing is reshaped on page load (a load-time
-    # reshape raced with fast typing and reset values the user had just entered).
-    model_dd.change(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
+    # reshape raced with fast typing and reset values the user had just entered). `.input`, not `.change`: a
+    # fill from a recipe sets the model and its values together, and must not be reset to defaults after.
+    model_dd.input(on_model, model_dd, model_outputs, queue=False, api_visibility="private")
+
+    def fill(recipe: Recipe) -> list:
+        model = ctx.catalog.find(recipe.model_id)
+        if model is None or model.needs_image:
+            raise RecipeError(f"The model {recipe.model_id[:80]!r} is not one this playground can run.")
+        return [model.id, recipe.prompt, model_card(model), gr.update(visible=model.sizing == "wh"),
+                *form.reshape(model, recipe.params, recipe.seed)]
+
+    fill_outputs = [model_dd, prompt, *model_outputs]
+
+    def fill_from_png(path: str | None):
+        if not path:
+            return [gr.skip()] * len(fill_outputs) + [""]
+        try:
+            values = fill(recipe_from_png(path))
+        except RecipeError as exc:
+            note = error_html(RunError(ErrorKind.INVALID, str(exc), field="png"))
+            return [gr.skip()] * len(fill_outputs) + [note]
+        return values + ['<div class="png-loaded">Settings loaded from the PNG: press Generate to make it '
+                         "again.</div>"]
+
+    png_drop.upload(fill_from_png, png_drop, [*fill_outputs, png_note], queue=False, api_visibility="private")
 
     size_preset.input(lambda model_id, preset: form.preset_size(ctx.catalog.get(model_id), preset),
                       [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
@@ -116,7 +193,7 @@ def build_generate_tab(ctx: UIContext) -> None:
         try:
             updates = ctx.service.start_generation(session, run)
         except RunRefused as refused:
-            yield (status_html(None, error=refused.error), None, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            yield (status_html(None, error=refused.error), None, *[gr.skip()] * (len(run_outputs) - 2))
             return
         expected = ctx.service.expected_seconds(session, model)
         base_url = ctx.sessions.route(session).settings.base_url
@@ -125,14 +202,17 @@ def build_generate_tab(ctx: UIContext) -> None:
             if code is None:  # the body is final (seed drawn, defaults filled) from the first update on
                 body = update.params or {}
                 code = (json.dumps({"model": model.path, "body": body}, indent=2),
-                        curl_snippet(base_url, model.path, body), python_snippet(base_url, model.path, body))
+                        *[single_snippet(language, base_url, model.path, body) for language in LANGUAGES],
+                        generate_query(Recipe(model.id, str(body.get("prompt", "")),
+                                              {k: v for k, v in body.items() if k not in ("prompt", "seed")},
+                                              body.get("seed"))))
             # Always the current picture (a path): Gradio sends only what changed, and an image output that
             # skips updates was seen to lose its final value in the browser when updates came fast.
             yield (status_html(update, expected), update.picture,
                    update.seed if update.seed is not None else gr.skip(), *code)
 
     run_inputs = [model_dd, prompt, *form.components()]
-    run_outputs = [status, image, seed, request_json, request_curl, request_python]
+    run_outputs = [status, image, seed, request_json, *code_boxes.values(), query]
     # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
     gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
           concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="ui_generate",
@@ -140,9 +220,28 @@ def build_generate_tab(ctx: UIContext) -> None:
           show_progress="hidden")
 
     generate_btn.click(None, None, None, js=SCROLL_TO_STATUS_JS)
+    query.change(None, query, link_box, js=SHOW_LINK_JS, api_visibility="private")
+
+    def link_query(model_id: str, prompt_text: str, *values) -> str:
+        """The form as it stands, as a query string (the seed only when it is fixed)."""
+        model = ctx.catalog.find(model_id)
+        if model is None:
+            return ""
+        params, seed_value, randomize_seed = form.read(model, list(values))
+        params = {k: v for k, v in params.items() if v is not None and v != ""}
+        seed_number = None if randomize_seed or seed_value is None else int(seed_value)
+        return generate_query(Recipe(model.id, prompt_text or "", params, seed_number))
+
+    copy_link.click(link_query, run_inputs, query, queue=False, api_visibility="private").then(
+        None, query, link_box, js=COPY_LINK_JS, api_visibility="private")
 
     def stop(request: gr.Request):
         ctx.service.stop(request.session_hash or "anonymous", GENERATE_KEY)
 
     # The stop switch makes the running stream cancel the remote job and say so; it needs no queue slot.
     stop_btn.click(stop, None, None, queue=False, api_name="ui_stop", api_visibility="private")
+    return GenerateTab(fill_outputs=fill_outputs, fill=fill, run=generate, run_inputs=run_inputs,
+                       run_outputs=run_outputs, status=status, query=query)
+
+
+
