@@ -1,4 +1,4 @@
-"""The documented scripting endpoints: /generate, /compare and /models, with typed, named parameters.
+"""The documented scripting endpoints: /generate, /compare, /models and /runs, with typed, named parameters.
 
     from gradio_client import Client
     client = Client("http://127.0.0.1:7860/")
@@ -20,6 +20,7 @@ from gradio import FileData
 from playground.catalog import Model
 from playground.runs import RunRefused
 from playground.service import ComparisonRequest, GenerationRequest, RunService
+from playground.store import RunFilter
 
 SIZE_FIELDS = ("width", "height", "aspect_ratio", "resolution")
 
@@ -129,6 +130,24 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
             records = snapshot.records(list(plan.adapted), plan.group_id)
             yield [_file(r.image_path) for r in records], [r.to_dict() for r in records]
 
+    def runs(
+        search: str = "",
+        model: str = "",
+        status: str = "",
+        since: str = "",
+        limit: int = 100,
+        request: gr.Request = None,
+    ) -> list[dict[str, Any]]:
+        """Your stored runs, newest first (the History tab's list): every record with its exact request, so any
+        run can be reproduced. `status`: done, failed, cancelled or running; `since`: an ISO date or time."""
+        if status and status not in ("done", "failed", "cancelled", "running"):
+            raise gr.Error(f"status must be done, failed, cancelled or running (got {status[:20]!r}).",
+                           title="Invalid request", print_exception=False)
+        wanted = RunFilter(search=str(search or ""), model_id=str(model or "") or None, phase=status or None,
+                           since=str(since or "") or None, limit=max(1, min(int(limit or 100), 1000)))
+        return [{**s.record.to_dict(), "label": s.label, "has_image": bool(s.record.image_path)}
+                for s in service.history(_session(request), wanted)]
+
     def list_models() -> list[dict[str, Any]]:
         """Every model this app can run from text: id, parameters with their ranges and defaults, price, time."""
         return [model_info(m) for m in service.text_models]
@@ -136,3 +155,4 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
     gr.api(generate, api_name="generate", concurrency_limit=concurrency_limit, concurrency_id="api-generate")
     gr.api(compare, api_name="compare", concurrency_limit=concurrency_limit, concurrency_id="api-compare")
     gr.api(list_models, api_name="models", queue=False)
+    gr.api(runs, api_name="runs", queue=False)

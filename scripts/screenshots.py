@@ -39,7 +39,8 @@ def shoot(out: Path, readme: bool) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots = []
     settings = Settings(use_sandbox=True, sandbox=SandboxSettings(speed=0.03, min_job_seconds=1.0),
-                        app=AppSettings(output_dir=Path(tempfile.mkdtemp()), data_dir=Path(tempfile.mkdtemp()), port=free_port(),
+                        app=AppSettings(output_dir=Path(tempfile.mkdtemp()), data_dir=Path(tempfile.mkdtemp()),
+                                        port=free_port(),
                                         sandbox_poll=PollPolicy(initial_interval=0.05, max_interval=0.2)))
     with running_app(settings) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
@@ -62,6 +63,13 @@ def shoot(out: Path, readme: bool) -> list[Path]:
                 page.locator("#compare-preflight :text('Finished')").wait_for(timeout=60_000)
                 scroll_through(page)
                 path = out / f"compare-{name}-{scheme}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(path)
+                page.get_by_role("tab", name="History").click()
+                page.locator("#history-table tr[data-run-id]").first.click()
+                page.locator("#history-details .run-details[data-run-id]").wait_for(timeout=10_000)
+                scroll_through(page)
+                path = out / f"history-{name}-{scheme}.png"
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)
                 page.close()

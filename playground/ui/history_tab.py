@@ -182,7 +182,7 @@ def build_history_tab(ctx: UIContext, tab: gr.Tab, tabs: gr.Tabs, generate, comp
     load_btn.click(load, selected, load_outputs, queue=False, api_visibility="private")
     again_btn.click(load, selected, load_outputs, queue=False, api_visibility="private").success(
         generate.run, generate.run_inputs, generate.run_outputs, concurrency_limit=ctx.concurrency_limit,
-        concurrency_id="generate", api_visibility="private", show_progress="hidden")
+        concurrency_id="generate", api_name="ui_run_again", api_visibility="private", show_progress="hidden")
 
     def stop(request: gr.Request, run_id: str | None):
         if run_id:

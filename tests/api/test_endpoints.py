@@ -1,4 +1,5 @@
-"""The documented API surface: only /generate, /compare and /models, and the README's example runs as written."""
+"""The documented API surface: only /generate, /compare, /models and /runs, and the README's example runs as
+written."""
 
 import re
 from pathlib import Path
@@ -9,10 +10,29 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_view_api_lists_only_the_documented_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)
-    assert sorted(endpoints["named_endpoints"]) == ["/compare", "/generate", "/models"]
+    assert sorted(endpoints["named_endpoints"]) == ["/compare", "/generate", "/models", "/runs"]
     assert endpoints["unnamed_endpoints"] == {}
     for name in ("/generate", "/compare"):  # an image (or images) and a record (or records): two typed outputs
         assert len(endpoints["named_endpoints"][name]["returns"]) == 2, endpoints["named_endpoints"][name]
+
+
+def test_runs_lists_stored_runs_with_their_exact_requests_and_filters(client):
+    _image, record = client.predict(model="bfl/flux-1-dev", prompt="a scripted heron qz9", seed=31,
+                                    api_name="/generate")
+    found = client.predict(search="heron qz9", api_name="/runs")
+    assert [r["run_id"] for r in found] == [record["run_id"]]
+    assert found[0]["request"]["body"] == record["request"]["body"] and found[0]["phase"] == "done"
+    assert found[0]["has_image"] and found[0]["seed"] == 31
+    assert client.predict(search="heron qz9", status="failed", api_name="/runs") == []
+    assert client.predict(search="heron qz9", model="openai/gpt-image-2", api_name="/runs") == []
+
+
+def test_runs_refuses_an_unknown_status_naming_it(client):
+    import pytest
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="status must be"):
+        client.predict(status="finished", api_name="/runs")
 
 
 def test_models_lists_every_text_model_with_its_parameters(client):
