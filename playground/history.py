@@ -78,7 +78,7 @@ def history_frame(runs: list[StoredRun], catalog: Catalog) -> pd.DataFrame:
             "seed": "" if r.seed is None else str(r.seed), "size": r.size_text,
             "queue s": r.queue_s, "run s": r.run_s, "total s": r.total_s, "cost $": _cost(r),
             "status": status_word(r) if r.is_terminal else (stored.label or "Running"),
-            "comparison": "yes" if r.group_id else "",
+            "comparison": "⧉ comparison" if r.group_id else "",
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -94,8 +94,9 @@ def history_table_html(runs: list[StoredRun], catalog: Catalog, selected: str | 
     for stored, (_, row) in zip(runs, frame.iterrows()):
         cells = "".join(f"<td>{'' if pd.isna(v) else escape(str(v))}</td>" for v in row.tolist())
         mark = ' aria-selected="true" class="selected"' if stored.run_id == selected else ""
-        body.append(f'<tr data-run-id="{escape(stored.run_id)}" data-phase="{escape(str(stored.record.phase))}" '
-                    f'tabindex="0"{mark}>{cells}</tr>')
+        group = f' data-group="{escape(stored.record.group_id)}"' if stored.record.group_id else ""
+        body.append(f'<tr data-run-id="{escape(stored.run_id)}" data-phase="{escape(str(stored.record.phase))}"'
+                    f'{group} tabindex="0"{mark}>{cells}</tr>')
     return (f'<div class="history-table-wrap"><table class="history-table"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 

@@ -101,7 +101,8 @@ class SessionRegistry:
     def owner(self, session_id: str) -> str:
         """Who this session's runs belong to: the browser's id, else the session (API clients)."""
         with self._lock:
-            return self._session(session_id).owner or f"session:{session_id}"
+            session = self._sessions.get(session_id)  # never re-creates a closed tab's session
+            return (session.owner if session else None) or f"session:{session_id}"
 
     def has_token(self, session_id: str) -> bool:
         """Whether this session can reach its backend (the sandbox needs no real token)."""
