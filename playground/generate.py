@@ -198,9 +198,11 @@ def look_up_submitted(client: KreaClient, *, sent_at: datetime, latest: datetime
     found: list[Job] = []
     try:
         for seen, job in enumerate(client.iter_jobs(limit=50), start=1):
+            if seen > LOOKUP_MAX_JOBS:
+                break  # also when jobs carry no created_at: never page through a whole account
             if job.created_at is None:
                 continue
-            if job.created_at < sent_at - LOOKUP_SKEW or seen > LOOKUP_MAX_JOBS:
+            if job.created_at < sent_at - LOOKUP_SKEW:
                 break  # newest first: everything further down is older
             if job.created_at <= latest + LOOKUP_SKEW and not is_known(job.job_id):
                 found.append(job)

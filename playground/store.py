@@ -156,10 +156,14 @@ class RunStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+            except BaseException:  # a refused (newer) or broken file: don't keep it open
+                self._db.close()
+                raise
 
     # --- schema ------------------------------------------------------------------------------------------------
 
@@ -233,6 +237,12 @@ class RunStore:
             self._db.execute("INSERT OR IGNORE INTO groups(group_id, owner, created_at, prompt, settings) "
                              "VALUES (?, ?, ?, ?, ?)",
                              (group_id, owner, utc_now(), prompt, json.dumps(settings, ensure_ascii=False)))
+
+    def set_label(self, run_id: str, label: str) -> None:
+        """Change only what a run's status line says (e.g. why it waits), not when it last changed: an unfinished
+        submit's ``updated_at`` is when its POST left, which is where its job is looked for."""
+        with self._lock:
+            self._db.execute("UPDATE runs SET label = ? WHERE run_id = ?", (label, run_id))
 
     def reassign_owner(self, old: str, new: str) -> int:
         """Give `old`'s runs to `new` (a page's first runs made before it told us its browser id)."""

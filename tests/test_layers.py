@@ -43,7 +43,8 @@ def test_low_layers_import_nothing_above_them(layer, allowed):
     assert offenders(files(layer), lambda n: ours(n) and not n.startswith(allowed)) == []
 
 
-@pytest.mark.parametrize("module", ["runs", "generate", "compare", "service", "sessions", "outputs", "settings"])
+@pytest.mark.parametrize("module", ["runs", "generate", "compare", "service", "sessions", "outputs", "settings",
+                                    "store", "journal", "history", "recipes", "snippets", "bundles"])
 def test_the_run_path_knows_nothing_of_gradio(module):
     assert offenders(files("playground", module), lambda n: n.split(".")[0] in ("gradio", "gradio_client")) == []
 

@@ -44,9 +44,13 @@ def build_token_box(ctx: UIContext) -> None:
         verdict = ctx.sessions.check_token(session, value)
         if verdict == "refused":
             return "", "❌ Krea refused that token. Check it at krea.ai/settings/api-tokens and paste it again."
+        # Runs this browser made with a pasted token before a restart were waiting for one: follow them again.
+        resumed = ctx.service.resume_unfinished(session)
+        note = f"\n\nFollowing {resumed} unfinished run{'s' if resumed != 1 else ''} again (see History)." \
+            if resumed else ""
         if verdict.startswith("unchecked: "):
-            return "", f"{_state_text('user', 'krea')}\n\n⚠️ It could not be checked right now: {verdict[11:]}"
-        return "", _state_text("user", "krea")
+            return "", f"{_state_text('user', 'krea')}\n\n⚠️ It could not be checked right now: {verdict[11:]}{note}"
+        return "", _state_text("user", "krea") + note
 
     def forget(request: gr.Request):
         session = request.session_hash or "anonymous"
