@@ -27,6 +27,8 @@ from playground.runs import Phase, RunError, RunRecord, RunUpdate, run_error_fro
 from playground.settings import PollPolicy
 
 MIN_MODELS, MAX_MODELS = 2, 8
+MANIFEST_FORMAT = "krea-playground/comparison"  # the ZIP manifest's "format"; playground.bundles reads it back
+MANIFEST_VERSION = 1  # raise it when the manifest's layout changes in a way older readers would misread
 STEP_NAMES = ("steps", "num_inference_steps")
 GUIDANCE_NAMES = ("guidance_scale_flux", "guidance_scale", "cfg_scale")
 
@@ -230,7 +232,8 @@ TABLE_COLUMNS = ["model", "status", "queue s", "run s", "total s", "cost $", "ou
                  "notes", "error"]
 
 
-def _cost_cell(record: RunRecord):
+def cost_cell(record: RunRecord):
+    """The cost as a table shows it: dollars, "unknown" (completed, no USD price), or empty while running."""
     if not record.is_terminal:
         return None
     if record.cost_usd is None:
@@ -242,11 +245,11 @@ def results_table(records: list[RunRecord]) -> pd.DataFrame:
     """One row per run: status, split timings, cost (only completed jobs are billed), size, seed, job, error."""
     rows = [{
         "model": r.model_name,
-        "status": _status_word(r),
+        "status": status_word(r),
         "queue s": None if r.queue_s is None else round(r.queue_s, 2),
         "run s": None if r.run_s is None else round(r.run_s, 2),
         "total s": None if r.total_s is None else round(r.total_s, 2),
-        "cost $": _cost_cell(r),
+        "cost $": cost_cell(r),
         "output size": r.size_text,
         "seed": r.seed if r.seed is not None else "",
         "job id": r.job_id or "",
@@ -256,11 +259,8 @@ def results_table(records: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-_PHASE_WORDS = {Phase.DONE: "Completed", Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled"}
-
-
-def _status_word(record: RunRecord) -> str:
-    return _PHASE_WORDS.get(record.phase) or "Running"
+def status_word(record: RunRecord) -> str:
+    return record.status_word
 
 
 def timing_frame(records: list[RunRecord]) -> pd.DataFrame:
@@ -283,7 +283,7 @@ def export_zip(records: list[RunRecord], directory: Path, base_url: str) -> Path
     """The images plus a manifest of the exact requests and results, so the comparison can be reproduced."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "comparison.zip"
-    manifest = {"api_base": base_url, "runs": []}
+    manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "api_base": base_url, "runs": []}
     # PNGs are stored as they are (deflating compressed data costs time and saves nothing); the manifest is deflated.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for index, record in enumerate(records, start=1):

@@ -21,7 +21,6 @@ WHEN_CHOICES: list[tuple[str, When]] = [("Any time", "any"), ("Today", "today"),
                                         ("Last 7 days", "7d"), ("Last 30 days", "30d")]
 STATUS_CHOICES: list[tuple[str, str]] = [("Any status", ""), ("Completed", "done"), ("Failed", "failed"),
                                          ("Cancelled", "cancelled"), ("Running", "running")]
-PHASE_WORDS = {Phase.DONE: "Completed", Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled"}
 TABLE_COLUMNS = ["time (UTC)", "model", "prompt", "seed", "size", "queue s", "run s", "total s", "cost $", "status",
                  "comparison"]
 
@@ -31,7 +30,7 @@ class DateError(ValueError):
 
 
 def status_word(record: RunRecord) -> str:
-    return PHASE_WORDS.get(record.phase) or "Running"
+    return record.status_word
 
 
 def date_range(when: str | None, day: str | None, today: date | None = None) -> tuple[str | None, str | None]:

@@ -36,6 +36,9 @@ class Phase(StrEnum):
         return self in (Phase.DONE, Phase.FAILED, Phase.CANCELLED)
 
 
+PHASE_WORDS = {Phase.DONE: "Completed", Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled"}
+
+
 @dataclass(frozen=True)
 class RunError:
     """A failure as the user should read it: what happened and what to do, plus the field when one is to blame."""
@@ -187,6 +190,11 @@ class RunRecord:
     @property
     def is_terminal(self) -> bool:
         return self.phase.is_terminal
+
+    @property
+    def status_word(self) -> str:
+        """How tables say where a run ended: Completed, Failed, Cancelled, or Running."""
+        return PHASE_WORDS.get(self.phase, "Running")
 
     @property
     def size_text(self) -> str:

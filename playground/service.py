@@ -37,7 +37,7 @@ from playground.generate import look_up_submitted, resume_generation, run_genera
 from playground.journal import Journal, RunOrigin, in_background, journaled
 from playground.krea.client import KreaClient
 from playground.krea.errors import ErrorKind
-from playground.krea.jobs import parse_timestamp
+from playground.krea.jobs import JobStatus, parse_timestamp
 from playground.runs import Phase, RunError, RunRecord, RunRefused, RunTimings, RunUpdate
 from playground.sessions import Backend, Route, SessionRegistry
 from playground.store import RunFilter, RunStore, StoredGroup, StoredRun, TokenSource
@@ -557,19 +557,26 @@ class RunService:
                 continue
             model = self.catalog.find(stored.record.model_id)
             client, waiting = self._client_for(stored, session_id)
-            if model is None or (client is None and waiting != "sandbox"):
-                if waiting and stored.label != waiting:
-                    self.store.save(stored.record, owner=stored.owner, token_source=stored.token_source,
-                                    api_base=stored.api_base, label=waiting)
+            # A run that was never sent needs no token to end: nothing can exist to look up or follow.
+            if model is None or (client is None and waiting != "sandbox" and not self._never_sent(stored)):
+                if waiting and waiting != "sandbox" and stored.label != waiting:
+                    self.store.set_label(stored.run_id, waiting)  # keeps updated_at: when its POST left
                 continue
             stop = threading.Event()
-            origin = RunOrigin(stored.owner, stored.token_source, stored.api_base, stored.record.group_id,
-                               stored.record.notes)
-            journal = self._journal(origin, stop)
             with self._lock:
                 if stored.run_id in self._live:
                     continue
                 self._live[stored.run_id] = stop
+            # Read again now that no other thread can take it: a run of this process that ended after the list
+            # was read has left _live too, and its final state must not be "resumed" over.
+            fresh = self.store.get(stored.run_id)
+            if fresh is None or fresh.is_terminal:
+                self._forget(stored.run_id)
+                continue
+            stored = fresh
+            origin = RunOrigin(stored.owner, stored.token_source, stored.api_base, stored.record.group_id,
+                               stored.record.notes)
+            journal = self._journal(origin, stop)
             stream = self._resumed(stored, model, client, stop)
             threading.Thread(target=self._drive, args=(journaled(stream, journal), stored.run_id),
                              name=f"resume-{stored.run_id[:8]}", daemon=True).start()
@@ -585,31 +592,49 @@ class RunService:
         finally:
             self._forget(run_id)
 
+    # One lost submit is looked up at a time, its job id on disk before the next looks: two runs killed mid-POST
+    # never both take the one job that exists.
+    _adopting = threading.Lock()
+
+    @staticmethod
+    def _never_sent(stored: StoredRun) -> bool:
+        """No job id and no POST in flight: stopped while waiting out a 429 (a refused submit creates no job)."""
+        return stored.record.job_id is None and (stored.label.startswith("Krea is busy")
+                                                 or stored.record.phase != Phase.SUBMITTING)
+
     def _resumed(self, stored: StoredRun, model: Model, client: KreaClient | None,
                  stop: threading.Event) -> Iterator[RunUpdate]:
         last = _update_of(stored)
         record = stored.record
+        if self._never_sent(stored):
+            yield last.evolve(phase=Phase.CANCELLED, label="Never sent", error=RunError(
+                ErrorKind.CANCELLED, "The app stopped before this run was sent: no job was created."))
+            return
         if client is None:  # a sandbox job: the sandbox that had it ended with the previous process
-            yield last.evolve(phase=Phase.FAILED, label="Ended with the restart", error=RunError(
+            # Its job is gone unfinished, so not billed: a terminal status makes the cost 0, not "unknown".
+            yield last.evolve(phase=Phase.FAILED, label="Ended with the restart",
+                              status=JobStatus.FAILED.value if record.job_id else record.status, error=RunError(
                 ErrorKind.NOT_FOUND, "The app restarted while this sandbox run was going. The sandbox keeps jobs "
                                      "only in memory, so it ended with it (sandbox runs are free): run it again."))
             return
         settings = client.settings
         if record.job_id is None:
-            if stored.label.startswith("Krea is busy") or record.phase != Phase.SUBMITTING:
-                yield last.evolve(phase=Phase.CANCELLED, label="Never sent", error=RunError(
-                    ErrorKind.CANCELLED, "The app stopped before this run was sent: no job was created."))
-                return
-            # Killed while its POST was out: the job may exist. Look for it, never send it again.
-            sent = parse_timestamp(stored.updated_at) or datetime.now(timezone.utc)
-            latest = sent + timedelta(seconds=settings.connect_timeout + settings.read_timeout)
-            yield last.evolve(label="Looking for the job in your job list…")
-            job, error = look_up_submitted(client, sent_at=sent, latest=latest, is_known=self.store.knows_job)
-            if job is None:
-                yield last.evolve(phase=Phase.FAILED, label="Not found", error=error)
-                return
-            last = last.evolve(job_id=job.job_id, phase=Phase.FOLLOWING, status=job.status)
-            yield last
+            # Killed while its POST was out: the job may exist. Look for it, never send it again. The POST left at
+            # the run's last write, or up to a timeout before it ("Krea did not answer" is written after the read
+            # timeout), never before the run started; labels written since (waiting, looking) keep that time.
+            timeouts = timedelta(seconds=settings.connect_timeout + settings.read_timeout)
+            written = parse_timestamp(stored.updated_at) or datetime.now(timezone.utc)
+            started = parse_timestamp(record.started_at) or written - timeouts
+            sent = min(max(started, written - timeouts), written)
+            self.store.set_label(stored.run_id, "Looking for the job in your job list…")
+            with self._adopting:
+                job, error = look_up_submitted(client, sent_at=sent, latest=written + timeouts,
+                                               is_known=self.store.knows_job)
+                if job is None:
+                    yield last.evolve(phase=Phase.FAILED, label="Not found", error=error)
+                    return
+                last = last.evolve(job_id=job.job_id, phase=Phase.FOLLOWING, status=job.status)
+                yield last  # journaled before the next run looks
         yield from resume_generation(client, model, last, output_dir=self.output_dir, backend=record.backend,
                                      poll=settings.poll, stop=stop)
 

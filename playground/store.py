@@ -328,7 +328,8 @@ class RunStore:
         return " AND ".join(clauses), args
 
     def group(self, group_id: str) -> tuple[StoredGroup | None, list[StoredRun]]:
-        """A comparison and its runs, in the order they were started (tile order)."""
+        """A comparison and its runs, in the order they were first written (not tile order: the group's settings
+        keep `model_ids` in tile order)."""
         with self._lock:
             row = self._db.execute("SELECT * FROM groups WHERE group_id = ?", (group_id,)).fetchone()
             runs = self._select("group_id = ?", [group_id], "ORDER BY rowid")

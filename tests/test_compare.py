@@ -1,9 +1,12 @@
-"""Translating one set of shared settings into each model's own schema, and the preflight estimate."""
+"""Translating one set of shared settings into each model's own schema, the preflight estimate, the ZIP manifest."""
 
 import dataclasses
+import json
+import zipfile
 
 from playground.catalog import load_catalog, validate_params
-from playground.compare import SharedSettings, adapt, preflight
+from playground.compare import MANIFEST_FORMAT, MANIFEST_VERSION, SharedSettings, adapt, export_zip, preflight
+from playground.runs import Phase, RunRecord, RunUpdate
 
 CATALOG = load_catalog()
 
@@ -50,3 +53,15 @@ def test_preflight_sums_known_prices_and_takes_the_slowest_time():
     plan = preflight(picked, budget_usd=0.001)
     assert plan.jobs == 2 and plan.cost_usd == CATALOG.get("bfl/flux-1-dev").price.usd
     assert plan.unpriced == ("GPT Image 2",) and plan.est_seconds == 55 and plan.over_budget
+
+
+def test_the_zip_manifest_says_what_it_is_so_it_can_be_opened_again(tmp_path):
+    flux = CATALOG.get("bfl/flux-1-dev")
+    update = RunUpdate(model_id=flux.id, phase=Phase.FAILED, label="Failed", params={"prompt": "a fox", "seed": 3})
+    path = export_zip([RunRecord.from_update(update, flux)], tmp_path, "http://127.0.0.1:9")
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert (manifest["format"], manifest["version"]) == (MANIFEST_FORMAT, MANIFEST_VERSION)
+    assert manifest["api_base"] == "http://127.0.0.1:9"
+    assert manifest["runs"][0]["request"] == {"method": "POST", "endpoint": flux.path,
+                                              "body": {"prompt": "a fox", "seed": 3}}

@@ -1,6 +1,14 @@
 """The Compare tab in real Chromium."""
 
+import io
+import json
+import re
 import time
+import zipfile
+from urllib.parse import parse_qs, urlparse
+
+from PIL import Image
+from playwright.sync_api import expect
 
 from playground.sandbox import Fault
 
@@ -90,5 +98,163 @@ def test_a_budget_cap_refuses_unpriced_models_by_name_and_sends_nothing(page, ap
     page.locator("#compare-prompt textarea").fill("a harbor")
     page.get_by_role("button", name="Compare", exact=True).click()
     page.locator('#compare-preflight .run-error[data-kind="budget"]').wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
+    assert len(app.engine.jobs) == before
+
+
+# --- links, copy as code, saved comparisons -------------------------------------------------------------------
+
+def fix_seed(page, seed):
+    page.locator("#compare-randomize input").uncheck()
+    page.locator("#compare-seed input").fill(str(seed))
+    page.locator("#compare-seed input").press("Tab")
+
+
+def run_compare(page, prompt, seed=None):
+    open_compare(page)
+    if seed is not None:
+        fix_seed(page, seed)
+    page.locator("#compare-prompt textarea").fill(prompt)
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+
+
+def test_after_a_run_the_address_bar_holds_the_form_and_copy_link_gives_the_whole_url(page):
+    run_compare(page, "a red kite", seed=77)
+    wait_for(lambda: "tab=compare" in page.url, timeout=10, what="the form in the address bar")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["prompt"] == ["a red kite"] and query["seed"] == ["77"]
+    assert query["models"][0].split(",")[:2] == ["krea/krea-2/medium", "bfl/flux-1-dev"]
+    page.locator("#compare-prompt textarea").fill("a blue kite")
+    page.locator("#compare-copy-link").click()
+    link = page.locator("#compare-share-link textarea")
+    expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?tab=compare&prompt=a\+blue\+kite&"))
+    assert "seed=77" in link.input_value() and "a+blue+kite" in page.url
+
+
+def test_copy_as_code_holds_every_call_of_the_comparison(page):
+    run_compare(page, "a green kite", seed=8)
+    accordion = page.locator("#compare-code")
+    expect(accordion).to_contain_text("Copy as code (all 5 calls at once)")
+    accordion.get_by_text("Copy as code").click()
+    page.get_by_role("tab", name="Python").click()
+    # The editor draws only the lines in view; its Download link holds the whole program.
+    href = page.locator("#compare-code-python a[download]").get_attribute("href")
+    code = page.evaluate("async (url) => (await fetch(url)).text()", href)
+    for path in ("krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
+                 "openai/gpt-image-2"):
+        assert f'("/generate/image/{path}", {{' in code
+    assert code.count('"seed": 8') == 3 and code.count('"prompt": "a green kite"') == 5
+    compile(code, "compare.py", "exec")  # a whole, valid Python program
+
+
+def test_a_saved_zip_opens_in_the_tiles_and_reruns_beside_the_old_images_with_a_regression_table(page, app,
+                                                                                              tmp_path):
+    run_compare(page, "a lighthouse at dusk", seed=5)
+    with page.expect_download() as download:
+        page.locator("#compare-zip").click()
+    saved = tmp_path / "comparison.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        old_jobs = [run["job_id"] for run in json.loads(archive.read("manifest.json"))["runs"]]
+
+    page.reload()  # a fresh page: nothing on screen but what the ZIP holds
+    open_compare(page)
+    page.locator("#compare-open").get_by_text("Open a saved comparison").click()
+    page.locator("#compare-bundle input[type=file]").set_input_files(str(saved))
+    bar = page.locator("#compare-past-bar")
+    bar.wait_for(timeout=20_000)
+    assert "Saved comparison" in bar.inner_text() and "comparison.zip" in bar.inner_text()
+    assert "seed 5" in bar.inner_text()
+    expect(page.locator("#compare-prompt textarea")).to_have_value("a lighthouse at dusk")  # the form follows
+    expect(page.locator("#compare-seed input")).to_have_value("5")
+    for index in range(5):
+        assert tile_phase(page, index) == "done"
+        assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
+    table = page.locator("#compare-table").inner_text()
+    assert all(job in table for job in old_jobs)
+
+    before = len(app.engine.jobs)
+    page.locator("#compare-rerun").click()
+    page.locator("#compare-preflight", has_text="Re-run finished").wait_for(timeout=60_000)
+    assert len(app.engine.jobs) == before + 5
+    regression = page.locator("#compare-regression").inner_text()
+    assert regression.count("identical bytes") == 3 and regression.count("different pixels (no seed)") == 2
+    summary = page.locator("#compare-regression-summary").inner_text()
+    assert "3 of 5 images identical" in summary and "take no seed" in summary
+    for index in range(5):  # the old image beside the new one
+        assert ".png" in page.locator(f"#tile-{index}-before-image img").get_attribute("src")
+        assert ".png" in page.locator(f"#tile-{index}-image img").get_attribute("src")
+    new_table = page.locator("#compare-table").inner_text()
+    assert not any(job in new_table for job in old_jobs)  # the results table holds the re-run
+    expect(page.locator("#compare-chart g.mark-rect path")).to_have_count(10)
+    expect(page.locator("#compare-rerun")).to_be_enabled()
+
+    page.get_by_role("button", name="Compare", exact=True).click()  # a new comparison leaves the saved one
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    expect(bar).to_be_hidden()
+    expect(page.locator("#compare-regression-box")).to_be_hidden()
+    expect(page.locator("#tile-0-before-image")).to_be_hidden()
+
+
+def test_a_zip_that_is_not_a_saved_comparison_says_why_and_changes_nothing(page, tmp_path):
+    path = tmp_path / "holiday.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("beach.txt", "sun")
+    open_compare(page)
+    page.locator("#compare-open").get_by_text("Open a saved comparison").click()
+    page.locator("#compare-bundle input[type=file]").set_input_files(str(path))
+    error = page.locator("#compare-bundle-note .run-error")
+    error.wait_for(timeout=20_000)
+    assert "no manifest.json" in error.inner_text()
+    assert not page.locator("#compare-past-bar").is_visible()
+
+
+def test_a_compare_link_opens_the_compare_tab_with_its_form_filled(page, app):
+    page.goto(app.url + "?tab=compare&prompt=a+paper+boat&models=bfl/flux-1-dev,krea/krea-2/medium&seed=5")
+    prompt = page.locator("#compare-prompt textarea")
+    prompt.wait_for(timeout=15_000)
+    expect(prompt).to_have_value("a paper boat", timeout=10_000)
+    checked = page.locator("#compare-models label:has(input:checked)")
+    expect(checked).to_have_count(2)
+    assert sorted(c.inner_text().strip() for c in checked.all()) == ["Flux", "Krea 2 Medium"]
+    expect(page.locator("#compare-seed input")).to_have_value("5")
+    expect(page.locator("#compare-randomize input")).not_to_be_checked()
+
+
+def saved_run(model_id, name, body, image):
+    return {"run_id": f"run-{name}", "model": model_id, "model_name": name,
+            "request": {"method": "POST", "endpoint": f"/generate/image/{model_id}", "body": body},
+            "prompt": body["prompt"], "seed": body.get("seed"), "phase": "done", "status": "completed",
+            "job_id": f"job-{name}", "backend": "krea", "started_at": "2026-04-01T09:30:00+00:00", "queue_s": 1.0,
+            "run_s": 5.0, "total_s": 6.5, "cost_usd": 0.01, "priced": True, "image_size": [32, 32], "error": None,
+            "notes": [], "group_id": "old-group", "image": image}
+
+
+def test_a_saved_comparison_with_a_retired_model_is_shown_but_its_rerun_is_refused_by_name(page, app, tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (90, 120, 200)).save(buffer, format="PNG")
+    body = {"prompt": "an old harbour", "width": 512, "height": 512, "seed": 9}
+    manifest = {"format": "krea-playground/comparison", "version": 1, "api_base": "https://api.krea.ai",
+                "runs": [saved_run("bfl/flux-1-dev", "Flux", body, "01_flux.png"),
+                         saved_run("bytedance/seedream-3", "Seedream 3", body, "02_seedream-3.png")]}
+    path = tmp_path / "april.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("01_flux.png", buffer.getvalue())
+        archive.writestr("02_seedream-3.png", buffer.getvalue())
+    open_compare(page)
+    page.locator("#compare-open").get_by_text("Open a saved comparison").click()
+    page.locator("#compare-bundle input[type=file]").set_input_files(str(path))
+    bar = page.locator("#compare-past-bar")
+    bar.wait_for(timeout=20_000)
+    expect(bar).to_contain_text("Not in today's catalog (a re-run will be refused): Seedream 3")
+    expect(page.locator("#tile-1-status")).to_contain_text("Seedream 3")
+    assert ".png" in page.locator("#tile-1-image img").get_attribute("src")
+    before = len(app.engine.jobs)
+    page.locator("#compare-rerun").click()
+    error = page.locator('#compare-preflight .run-error[data-kind="retired"]')
+    error.wait_for(timeout=10_000)
+    assert "Seedream 3" in error.inner_text() and "bytedance/seedream-5-lite" in error.inner_text()
     page.wait_for_timeout(300)
     assert len(app.engine.jobs) == before
