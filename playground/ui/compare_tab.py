@@ -261,8 +261,9 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
             zip_btn = gr.DownloadButton("Download images + manifest (ZIP)", elem_id="compare-zip",
                                         interactive=False)
     with gr.Row(elem_id="compare-share-row"):
-        copy_link = gr.Button("🔗 Copy link", size="sm", elem_id="compare-copy-link", scale=0, min_width=140)
+        copy_link = gr.Button("Copy link", size="sm", elem_id="compare-copy-link", scale=0, min_width=140)
         link_box = gr.Textbox(show_label=False, elem_id="compare-share-link", interactive=False, scale=3,
+                              max_lines=1,
                               min_width=280,
                               placeholder="A link that opens Compare with this prompt, these models and settings",
                               buttons=["copy"])

@@ -124,9 +124,10 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
             image = gr.Image(label="Result", format="jpeg", elem_id="result-image", interactive=False,
                              buttons=["download", "fullscreen"], height=560)
             with gr.Row(elem_id="share-row"):
-                copy_link = gr.Button("🔗 Copy link to this setup", size="sm", elem_id="copy-link", scale=0,
+                copy_link = gr.Button("Copy link to this setup", size="sm", elem_id="copy-link", scale=0,
                                       min_width=200)
                 link_box = gr.Textbox(show_label=False, elem_id="share-link", interactive=False, scale=3,
+                                      max_lines=1,
                                       placeholder="A link that opens the playground with these settings",
                                       buttons=["copy"])
             query = gr.Textbox(visible=False, elem_id="generate-query")
