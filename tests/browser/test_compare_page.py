@@ -127,7 +127,7 @@ def test_after_a_run_the_address_bar_holds_the_form_and_copy_link_gives_the_whol
     assert query["models"][0].split(",")[:2] == ["krea/krea-2/medium", "bfl/flux-1-dev"]
     page.locator("#compare-prompt textarea").fill("a blue kite")
     page.locator("#compare-copy-link").click()
-    link = page.locator("#compare-share-link textarea")
+    link = page.locator("#compare-share-link input, #compare-share-link textarea").first
     expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?tab=compare&prompt=a\+blue\+kite&"))
     assert "seed=77" in link.input_value() and "a+blue+kite" in page.url
 
