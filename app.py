@@ -36,6 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(env PLAYGROUND_OPENAPI)")
     parser.add_argument("--sandbox-speed", type=float,
                         help="sandbox job duration factor vs. real models (default 0.06; env SANDBOX_SPEED)")
+    parser.add_argument("--sandbox-faults", action="store_true",
+                        help="serve the sandbox's fault-control route /_sandbox/faults (default off; "
+                             "env SANDBOX_FAULTS=1)")
     return parser.parse_args(argv)
 
 
@@ -56,20 +59,27 @@ def main(argv: list[str] | None = None) -> None:
         settings = replace(settings, use_sandbox=args.sandbox)
     if args.sandbox_speed:
         settings = replace(settings, sandbox=replace(settings.sandbox, speed=args.sandbox_speed))
+    if args.sandbox_faults:
+        settings = replace(settings, sandbox=replace(settings.sandbox, faults_enabled=True))
     if not settings.use_sandbox and not settings.token:
         print("Note: no KREA_API_TOKEN set; visitors must paste their own token to generate.", file=sys.stderr)
 
     from playground.backend import start_backend, stop_backend
     from playground.catalog import load_catalog
+    from playground.cleanup import start_sweeper
     from playground.ui.app import build_demo, launch_options
 
     openapi = args.openapi or os.environ.get("PLAYGROUND_OPENAPI") or None
     catalog = load_catalog(openapi=openapi) if openapi else load_catalog()  # a newer spec, when Krea adds models
     backend = start_backend(settings, catalog)
+    # Old previews, Compare exports and opened bundles in the temp dir go after a day; saved PNGs never.
+    sweeper = start_sweeper(settings.app.temp_sweep_interval_s, settings.app.temp_max_age_s,
+                            protect=(settings.app.output_dir, settings.app.data_dir))
     try:
         demo, _service = build_demo(settings, backend, catalog)
         demo.launch(**launch_options(settings))
     finally:
+        sweeper.stop()
         stop_backend(backend)
 
 

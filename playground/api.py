@@ -54,7 +54,7 @@ def model_info(model: Model) -> dict[str, Any]:
 def register_api(service: RunService, concurrency_limit: int) -> None:
     """Add the documented endpoints to the Blocks being built."""
 
-    def generate(
+    async def generate(
         model: str,
         prompt: str,
         width: int | None = None,
@@ -84,10 +84,12 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
                                 randomize_seed=seed is None and extra.get("seed") is None)
         session = _session(request)
         try:
-            updates = service.start_generation(session, run, run_key=f"api-generate:{uuid.uuid4().hex}")
+            # A script that cancels its call (job.cancel(), a dropped connection) cancels its job at Krea.
+            updates = service.start_generation(session, run, run_key=f"api-generate:{uuid.uuid4().hex}",
+                                               cancel_if_abandoned=True)
         except RunRefused as refused:
             raise _refusal(refused) from None
-        for update in updates:
+        async for update in updates:
             yield _file(update.picture), service.record(update).to_dict()
 
     def compare(

@@ -7,10 +7,11 @@ more (a reload, a closed tab): the image lands in History instead of being lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from playground.catalog import Catalog, Model
@@ -86,28 +87,70 @@ def journaled(stream: Iterator[RunUpdate], journal: Journal) -> Iterator[RunUpda
         yield update
 
 
-def in_background(stream: Iterator[RunUpdate], *, name: str,
-                  on_end: Callable[[], None] = lambda: None) -> Iterator[RunUpdate]:
-    """Drive `stream` in its own thread and yield its updates to whoever watches. The thread starts when this
-    iterator is first read and goes on to the end if the watcher leaves; `on_end` runs when the stream ends."""
-    inbox: queue.Queue[RunUpdate | None] = queue.Queue()
-    watching = threading.Event()
-    watching.set()
+Begin = Callable[[], tuple[Iterator[RunUpdate], Callable[[], None], Callable[[], None] | None]]
 
-    def drive() -> None:
+
+class Watch:
+    """A run driven by its own thread, watched by one consumer, from sync code (``for``) or async code
+    (``async for``: waiting costs no worker thread, so hundreds of runs can be watched at once).
+
+    `begin()` is called when watching starts and returns (the run's stream, what to do when it ends, what to do
+    if the watcher leaves first). The thread goes on to the end when the watcher leaves (the page's runs finish
+    into History) unless that last callable stops it (a script that cancels its call cancels its job).
+    """
+
+    def __init__(self, begin: Begin, *, name: str) -> None:
+        self._begin = begin
+        self._name = name
+        self._ended = threading.Event()
+        self._on_abandon: Callable[[], None] | None = None
+        self._watching = True
+
+    def _start(self, deliver: Callable[[RunUpdate | None], None]) -> None:
+        stream, on_end, self._on_abandon = self._begin()
+
+        def drive() -> None:
+            try:
+                for update in stream:
+                    if self._watching:
+                        deliver(update)
+            except Exception:
+                log.exception("run %s broke", self._name)
+            finally:
+                self._ended.set()
+                if self._watching:
+                    deliver(None)
+                on_end()
+
+        threading.Thread(target=drive, name=f"run-{self._name}", daemon=True).start()
+
+    def _leave(self) -> None:
+        self._watching = False
+        if not self._ended.is_set() and self._on_abandon is not None:
+            self._on_abandon()
+
+    def __iter__(self) -> Iterator[RunUpdate]:
+        inbox: queue.Queue[RunUpdate | None] = queue.Queue()
+        self._start(inbox.put)
         try:
-            for update in stream:
-                if watching.is_set():
-                    inbox.put(update)
-        except Exception:
-            log.exception("run %s broke", name)
+            while (update := inbox.get()) is not None:
+                yield update
         finally:
-            inbox.put(None)
-            on_end()
+            self._leave()
 
-    threading.Thread(target=drive, name=f"run-{name}", daemon=True).start()
-    try:
-        while (update := inbox.get()) is not None:
-            yield update
-    finally:
-        watching.clear()
+    async def __aiter__(self) -> AsyncIterator[RunUpdate]:
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[RunUpdate | None] = asyncio.Queue()
+
+        def deliver(update: RunUpdate | None) -> None:
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, update)
+            except RuntimeError:  # the loop is gone (server shutting down): nobody is watching
+                pass
+
+        self._start(deliver)
+        try:
+            while (update := await inbox.get()) is not None:
+                yield update
+        finally:  # also on cancellation (a script's job.cancel(), a closed page): CancelledError lands here
+            self._leave()

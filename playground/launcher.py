@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from playground.backend import start_backend, stop_backend
 from playground.catalog import Catalog, load_catalog
+from playground.cleanup import start_sweeper
 from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 from playground.settings import Settings
@@ -50,6 +51,8 @@ def running_app(settings: Settings, catalog: Catalog | None = None) -> Iterator[
 
     catalog = catalog or load_catalog()
     backend = start_backend(settings, catalog)
+    sweeper = start_sweeper(settings.app.temp_sweep_interval_s, settings.app.temp_max_age_s,
+                            protect=(settings.app.output_dir, settings.app.data_dir))
     demo = None
     try:
         demo, service = build_demo(settings, backend, catalog)
@@ -61,4 +64,5 @@ def running_app(settings: Settings, catalog: Catalog | None = None) -> Iterator[
     finally:
         if demo is not None:
             demo.close()
+        sweeper.stop()
         stop_backend(backend)

@@ -34,7 +34,7 @@ from playground.compare import (
     run_comparison,
 )
 from playground.generate import look_up_submitted, resume_generation, run_generation
-from playground.journal import Journal, RunOrigin, in_background, journaled
+from playground.journal import Journal, RunOrigin, Watch, journaled
 from playground.krea.client import KreaClient
 from playground.krea.errors import ErrorKind
 from playground.krea.jobs import JobStatus, parse_timestamp
@@ -250,29 +250,31 @@ class RunService:
             raise RunRefused(NO_TOKEN)
         return self.sessions.route(session_id)
 
-    def start_generation(self, session_id: str, request: GenerationRequest, *,
-                         run_key: str = GENERATE_KEY) -> Iterator[RunUpdate]:
-        """Check the request (RunRefused at once) and return the stream of the run's updates. The run starts when
-        the stream is first read; a new run under the same `run_key` stops the previous one (one Generate per
-        tab)."""
+    def start_generation(self, session_id: str, request: GenerationRequest, *, run_key: str = GENERATE_KEY,
+                         cancel_if_abandoned: bool = False) -> Watch:
+        """Check the request (RunRefused at once) and return the run to watch (``for`` or ``async for``). The run
+        starts when watching starts; a new run under the same `run_key` stops the previous one (one Generate per
+        tab). If the watcher leaves early the run goes on into History, or is cancelled (DELETE) when
+        `cancel_if_abandoned` (a script that cancels its call)."""
         model, body = self.prepare_generation(request)
         route = self._route(session_id)
-        return self._generation(session_id, run_key, route, model, body)
 
-    def _generation(self, session_id: str, run_key: str, route: Route, model: Model,
-                    body: dict[str, Any]) -> Iterator[RunUpdate]:
-        # The stop switch is taken inside the generator, so a stream that is never read holds none; it is
-        # released when the run ends, which may be after the page stopped watching (the run goes on).
-        stop = self.sessions.begin_run(session_id, run_key)
-        journal = self._journal(self._origin(session_id, route), stop)
-        stream = run_generation(route.client, model, body, output_dir=self.output_dir, backend=route.backend_name,
-                                poll=route.settings.poll, stop=stop, is_known=self.store.knows_job)
+        def begin():
+            # The stop switch is taken when watching starts, so a run never watched holds none; it is released
+            # when the run ends, which may be after the watcher left.
+            stop = self.sessions.begin_run(session_id, run_key)
+            journal = self._journal(self._origin(session_id, route), stop)
+            stream = run_generation(route.client, model, body, output_dir=self.output_dir,
+                                    backend=route.backend_name, poll=route.settings.poll, stop=stop,
+                                    is_known=self.store.knows_job)
 
-        def ended() -> None:
-            self.sessions.end_run(session_id, run_key, stop)
-            self._forget(journal.run_id)
+            def ended() -> None:
+                self.sessions.end_run(session_id, run_key, stop)
+                self._forget(journal.run_id)
 
-        yield from in_background(journaled(stream, journal), name=model.id, on_end=ended)
+            return journaled(stream, journal), ended, (stop.set if cancel_if_abandoned else None)
+
+        return Watch(begin, name=model.id)
 
     # --- the journal -----------------------------------------------------------------------------------------
 

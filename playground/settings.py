@@ -43,6 +43,9 @@ class PollPolicy:
     backoff: float = 1.25
     max_interval: float = 4.0
     deadline: float = 600.0  # ten minutes: Krea's own guidance for image jobs
+    # A 404 or an unusable answer (not JSON, not a job) is polled again this many times in a row before the
+    # follower gives up: a job Krea just created can briefly be unknown, and one garbled answer proves nothing.
+    bad_answer_retries: int = 3
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,12 @@ class ClientSettings:
     read_timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll: PollPolicy = field(default_factory=PollPolicy)
+    # The TOTAL wall time one image download may take: connect, redirects, retries and every read. A Stop
+    # ends a download sooner (within about a second).
     download_timeout: float = 60.0
     download_max_bytes: int = 64 * 1024 * 1024
+    # Krea's JSON answers (and error pages) are read up to this size; a larger one is refused, not buffered.
+    max_answer_bytes: int = 4 * 1024 * 1024
     # Hosts (exact or suffix) a result image may be downloaded from. Empty means: only the API host.
     download_host_suffixes: tuple[str, ...] = KREA_DOWNLOAD_HOST_SUFFIXES
     user_agent: str = "krea-playground/0.1"
@@ -78,6 +85,9 @@ class SandboxSettings:
     invalid_body_status: int = 400  # Krea documents 400; some integrators saw 422
     balance_usd: float | None = None  # None: unlimited. Otherwise 402 once spent.
     keep_jobs: int = 2000  # oldest finished jobs (and their images) are dropped past this
+    # POST|GET|DELETE /_sandbox/faults lets any caller fail every job: routed only when switched on
+    # (SANDBOX_FAULTS=1, `python -m playground.sandbox --faults`, `python app.py --sandbox-faults`).
+    faults_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,13 +97,19 @@ class AppSettings:
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
-    concurrency_limit: int = 16  # simultaneous runs per event; remote jobs wait on Krea, not on our CPU
+    # Runs watched at once per event. Watching is async (no thread per run), so this can be high: a hundred slow
+    # jobs must not hold the slots another visitor needs (head-of-line blocking).
+    concurrency_limit: int = 256
     max_threads: int = 64
     output_dir: Path = PROJECT_ROOT / "outputs"
     data_dir: Path = PROJECT_ROOT / "data"  # the run store (runs.sqlite3): journal and history
     # Hosted: strangers share the app, so each visitor's History shows only their own runs. Local: the owner of
     # the machine sees every run. None: decided from how the app is exposed (see `is_hosted`).
     hosted: bool | None = None
+    # Temp files (preview JPEGs, Compare exports, opened bundles) older than this are removed by the sweeper
+    # (playground.cleanup) every temp_sweep_interval_s. Keep it well above the job deadline.
+    temp_max_age_s: float = 24 * 3600.0
+    temp_sweep_interval_s: float = 3600.0
     sandbox_poll: PollPolicy = field(
         default_factory=lambda: PollPolicy(initial_interval=0.2, backoff=1.2, max_interval=0.5, deadline=120.0)
     )
@@ -134,6 +150,13 @@ def _env_int(env: dict[str, str], name: str, default: int) -> int:
     return int(_env_float(env, name, default))
 
 
+def _env_positive(env: dict[str, str], name: str, default: float) -> float:
+    value = _env_float(env, name, default)
+    if not value > 0:
+        raise ValueError(f"{name} must be a number of seconds above 0, got {env.get(name)!r}")
+    return value
+
+
 def _env_bool(env: dict[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -170,6 +193,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         read_timeout=_env_float(env, "KREA_READ_TIMEOUT", ClientSettings.read_timeout),
         retry=RetryPolicy(total=_env_int(env, "KREA_RETRIES", RetryPolicy.total)),
         poll=poll,
+        download_timeout=_env_positive(env, "KREA_DOWNLOAD_TIMEOUT", ClientSettings.download_timeout),
+        max_answer_bytes=_env_int(env, "KREA_MAX_ANSWER_BYTES", ClientSettings.max_answer_bytes),
     )
     sandbox = SandboxSettings(
         port=_env_int(env, "SANDBOX_PORT", SandboxSettings.port),
@@ -177,6 +202,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         min_job_seconds=_env_float(env, "SANDBOX_MIN_JOB_SECONDS", SandboxSettings.min_job_seconds),
         concurrency_limit=_env_int(env, "SANDBOX_CONCURRENCY", SandboxSettings.concurrency_limit),
         backlog_limit=_env_int(env, "SANDBOX_BACKLOG", SandboxSettings.backlog_limit),
+        faults_enabled=_env_bool(env, "SANDBOX_FAULTS", SandboxSettings.faults_enabled),
     )
     app = AppSettings(
         host=env.get("GRADIO_SERVER_NAME") or AppSettings.host,
@@ -186,6 +212,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
         data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),
         hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,
+        temp_max_age_s=_env_positive(env, "PLAYGROUND_TEMP_MAX_AGE", AppSettings.temp_max_age_s),
+        temp_sweep_interval_s=_env_positive(env, "PLAYGROUND_TEMP_SWEEP_INTERVAL", AppSettings.temp_sweep_interval_s),
     )
     return Settings(token=token, use_sandbox=use_sandbox, client=client, sandbox=sandbox, app=app)
 

@@ -227,7 +227,7 @@ def test_the_run_is_on_disk_before_its_post_and_its_job_id_before_the_first_poll
 def test_a_run_whose_page_leaves_still_finishes_into_the_store(sandbox, proxy, token, tmp_path):
     sandbox.set_fault(Fault(kind="slow", factor=2.0, count=1))  # still going when the page leaves
     service = krea_service(proxy.base_url, token, tmp_path / "data", tmp_path / "out")
-    stream = service.start_generation("tab", REQUEST)
+    stream = iter(service.start_generation("tab", REQUEST))
     first = next(stream)
     stream.close()  # what Gradio does when the tab closes
     stored = settled(service.store, first.run_id)

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--invalid-body-status", type=int, choices=(400, 422), help="status for bad bodies")
     parser.add_argument("--allow-remote-webhooks", action="store_true", help="allow non-loopback X-Webhook-URL")
     parser.add_argument("--keep-jobs", type=int, help="finished jobs kept before the oldest are dropped")
+    parser.add_argument("--faults", action="store_true",
+                        help="serve the fault-control route /_sandbox/faults (anyone who can reach the sandbox "
+                             "can then fail its jobs; default off, env SANDBOX_FAULTS=1)")
     parser.add_argument("--openapi", metavar="PATH",
                         help="serve the models of this Krea /openapi.json instead of the bundled catalog "
                              "(default $PLAYGROUND_OPENAPI)")
@@ -58,6 +61,8 @@ def settings_from_args(args: argparse.Namespace):
             changes[name] = value
     if args.allow_remote_webhooks:
         changes["webhook_allow_remote"] = True
+    if args.faults:
+        changes["faults_enabled"] = True
     return replace(settings, **changes)
 
 
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Krea sandbox running at {base}  (API_BASE = \"{base}\"; Ctrl+C to stop)", flush=True)
     print(f"Try: {example}", flush=True)
+    if settings.faults_enabled:
+        print(f"Fault control on: POST {base}/_sandbox/faults (see docs/SANDBOX.md)", flush=True)
     for signum in (signal.SIGINT, signal.SIGTERM):  # run the clean-up below (even if started with `&`)
         signal.signal(signum, lambda *_: sys.exit(0))
     try:

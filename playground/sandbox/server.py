@@ -28,8 +28,15 @@ from .faults import Fault
 
 IMPLEMENTED = (
     "POST /generate/image/{model}, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, GET /openapi.json, "
-    "GET /files/{job_id}/{name}, GET /_sandbox/health, GET|POST|DELETE /_sandbox/faults"
+    "GET /files/{job_id}/{name}, GET /_sandbox/health"
 )
+# Listed (and routed) only when SandboxSettings.faults_enabled: switched off, the control route does not exist.
+FAULT_ROUTES = "GET|POST|DELETE /_sandbox/faults"
+
+
+def implemented(settings: SandboxSettings) -> str:
+    """What a 404 says the sandbox serves: the fault routes only when they are switched on."""
+    return f"{IMPLEMENTED}, {FAULT_ROUTES}" if settings.faults_enabled else IMPLEMENTED
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -162,12 +169,13 @@ def create_app(
     )
     app.state.engine = engine
     spec_cache: dict[str, dict] = {}
+    served = implemented(settings)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         method, path = request.method, request.url.path
         if exc.status_code == 404:
-            message = f"The sandbox does not implement {method} {path}. It serves: {IMPLEMENTED}. See docs/SANDBOX.md."
+            message = f"The sandbox does not implement {method} {path}. It serves: {served}. See docs/SANDBOX.md."
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "")
             message = f"{method} is not allowed on {path} (allowed: {allowed})."
@@ -300,7 +308,20 @@ def create_app(
 
     @app.get("/_sandbox/health")
     async def health():
-        return {"status": "ok", "sandbox": True, "models": len(catalog.models), **engine.stats()}
+        stats = engine.stats()
+        if not settings.faults_enabled:
+            stats.pop("faults", None)  # no hint of a control route that is switched off
+        return {"status": "ok", "sandbox": True, "models": len(catalog.models), **stats}
+
+    if settings.faults_enabled:
+        _add_fault_routes(app, engine, catalog)
+    return app
+
+
+def _add_fault_routes(app: FastAPI, engine: JobEngine, catalog: Catalog) -> None:
+    """``/_sandbox/faults``: anyone who can reach it can fail every job, so it exists only when switched on
+    (``SANDBOX_FAULTS=1``, ``--faults``); otherwise it is a 404 like any unknown route. Faults set from Python
+    (``SandboxServer.set_fault``, ``engine.faults``) need no switch."""
 
     def _faults() -> dict:
         return {"faults": [f.to_dict() for f in engine.faults.list()]}
@@ -336,5 +357,3 @@ def create_app(
         else:
             engine.faults.clear(request.query_params.get("kind") or None)
         return _faults()
-
-    return app

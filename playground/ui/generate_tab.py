@@ -185,7 +185,9 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                       [model_dd, size_preset], [width, height], queue=False, api_visibility="private")
     swap.click(lambda w, h: (h, w), [width, height], [width, height], queue=False, api_visibility="private")
 
-    def generate(request: gr.Request, model_id: str, prompt_text: str, *values):
+    async def generate(request: gr.Request, model_id: str, prompt_text: str, *values):
+        # Async: watching a run waits on the event loop, not in a worker thread, so a hundred slow jobs never hold
+        # the slots another visitor's run needs.
         session = request.session_hash or "anonymous"
         model = ctx.catalog.find(model_id)
         params, seed_value, randomize_seed = form.read(model, list(values)) if model else ({}, None, True)
@@ -199,7 +201,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         expected = ctx.service.expected_seconds(session, model)
         base_url = ctx.sessions.route(session).settings.base_url
         code = None
-        for update in updates:
+        async for update in updates:
             if code is None:  # the body is final (seed drawn, defaults filled) from the first update on
                 body = update.params or {}
                 code = (json.dumps({"model": model.path, "body": body}, indent=2),

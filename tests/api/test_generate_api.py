@@ -135,3 +135,27 @@ def test_a_refused_request_is_not_logged_as_a_traceback(client, capfd):
     with pytest.raises(AppError):
         client.predict(model="bfl/flux-1-dev", prompt="a cat", width="abc", api_name="/generate")
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_script_that_cancels_its_call_cancels_the_job_at_krea_within_seconds(app):
+    # A job that never ends by itself: only a DELETE ends it. job.cancel() must send one (defect: it used to poll on
+    # until the deadline, holding a slot, and never cancel).
+    import time
+
+    app.backend.sandbox.set_fault(Fault(kind="hang", count=1))
+    client = Client(app.url, verbose=False)
+    try:
+        job = client.submit(model="bfl/flux-1-dev", prompt="cancel me", api_name="/generate")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                j.prompt == "cancel me" and j.status == "processing" for j in app.engine.jobs):
+            time.sleep(0.05)
+        server_job = next(j for j in app.engine.jobs if j.prompt == "cancel me")
+        assert server_job.status == "processing"
+        job.cancel()
+        cancelled_by = time.monotonic() + 5
+        while time.monotonic() < cancelled_by and server_job.status != "cancelled":
+            time.sleep(0.05)
+        assert server_job.status == "cancelled"
+    finally:
+        client.close()

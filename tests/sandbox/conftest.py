@@ -126,12 +126,13 @@ def loopback_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def standalone_sandbox(*args: str) -> Iterator[str]:
-    """`python -m playground.sandbox --port 0 ARGS` as its own process; yields the base URL it prints."""
+def standalone_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python -m playground.sandbox --port 0 ARGS` as its own process (``env``: variables to set on top of
+    ours); yields the base URL it prints."""
     process = subprocess.Popen(
         [sys.executable, "-m", "playground.sandbox", "--port", "0", *args],
         cwd=REPO,
-        env=loopback_env(),
+        env={**loopback_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -38,3 +38,17 @@ def test_openapi_flag_serves_the_models_of_that_spec(tmp_path):
 def test_an_unreadable_spec_stops_before_listening(tmp_path, capsys):
     assert main(["--port", "0", "--openapi", str(tmp_path / "missing.json")]) == 2
     assert "cannot build the catalog" in capsys.readouterr().err
+
+
+def test_faults_flag_switches_the_control_route_on():
+    session = requests.Session()
+    session.trust_env = False
+    fault = {"kind": "submit_status", "status": 503, "count": 1}
+    with standalone_sandbox(env={"SANDBOX_FAULTS": ""}) as base:
+        assert session.post(f"{base}/_sandbox/faults", json=fault, timeout=10).status_code == 404
+    for args, env in ((("--faults",), {"SANDBOX_FAULTS": ""}), ((), {"SANDBOX_FAULTS": "1"})):
+        with standalone_sandbox(*args, env=env) as base:
+            assert session.post(f"{base}/_sandbox/faults", json=fault, timeout=10).status_code == 200, args
+            refused = session.post(f"{base}/generate/image/bfl/flux-1-dev", json={"prompt": "x"},
+                                   headers={"Authorization": "Bearer t"}, timeout=10)
+            assert refused.status_code == 503

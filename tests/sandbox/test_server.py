@@ -326,7 +326,37 @@ def test_webhook_on_cancel(make_sandbox, receiver):
 # -------------------------------------------------------------------------------------------------- faults
 
 
-def test_submit_status_fault_through_the_control_route(api):
+@pytest.fixture
+def faults_api(make_sandbox) -> Api:
+    """A sandbox with the fault-control route switched on (SANDBOX_FAULTS=1 / --faults)."""
+    return Api(make_sandbox(faults_enabled=True).base_url)
+
+
+def test_fault_route_is_off_by_default_and_looks_like_any_unknown_route(api):
+    for method in ("GET", "POST", "DELETE"):
+        response = api.session.request(method, api.base + "/_sandbox/faults",
+                                       json={"kind": "submit_status", "status": 503}, timeout=10)
+        assert response.status_code == 404, method
+        message = response.json()["error"]
+        assert message.startswith(f"The sandbox does not implement {method} /_sandbox/faults")
+        assert message.count("faults") == 1  # the request's own path only: the list of routes does not name it
+    unknown = api.session.get(api.base + "/_sandbox/nothing", timeout=10).json()["error"]
+    assert unknown.replace("/_sandbox/nothing", "/_sandbox/faults") == api.session.get(
+        api.base + "/_sandbox/faults", timeout=10).json()["error"]
+    assert "faults" not in api.session.get(api.base + "/_sandbox/health", timeout=10).json()
+    assert api.submit().status_code == 200  # nothing was injected
+
+
+def test_fault_route_is_switched_on_by_the_env_var():
+    from playground.settings import load_settings
+
+    assert load_settings({}).sandbox.faults_enabled is False
+    assert load_settings({"SANDBOX_FAULTS": "1"}).sandbox.faults_enabled is True
+    assert load_settings({"SANDBOX_FAULTS": "0"}).sandbox.faults_enabled is False
+
+
+def test_submit_status_fault_through_the_control_route(faults_api):
+    api = faults_api
     fault = {"kind": "submit_status", "status": 503, "retry_after": 2, "count": 1}
     response = api.session.post(api.base + "/_sandbox/faults", json=fault)
     assert response.status_code == 200
@@ -390,7 +420,10 @@ def test_slow_and_hang_faults(make_sandbox):
     assert api.delete(f"/jobs/{hung['job_id']}").json()["status"] == "cancelled"
 
 
-def test_fault_routes_validate_list_and_clear(api):
+def test_fault_routes_validate_list_and_clear(faults_api):
+    api = faults_api
+    assert "faults" in api.session.get(api.base + "/_sandbox/health").json()
+    assert "/_sandbox/faults" in api.session.get(api.base + "/nowhere").json()["error"]  # listed when on
     post = lambda body: api.session.post(api.base + "/_sandbox/faults", json=body)
     assert post({"kind": "explode"}).status_code == 400
     assert "colour" in post({"kind": "slow", "colour": "red"}).json()["error"]
