@@ -92,7 +92,7 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         async for update in updates:
             yield _file(update.picture), service.record(update).to_dict()
 
-    def compare(
+    async def compare(
         prompt: str,
         models: list[str],
         width: int = 1024,
@@ -125,10 +125,10 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         session = _session(request)
         prefix = f"api-compare:{uuid.uuid4().hex}:"
         try:
-            plan, snapshots = service.start_comparison(session, run, key_prefix=prefix)
+            plan, snapshots = service.start_comparison(session, run, key_prefix=prefix, cancel_if_abandoned=True)
         except RunRefused as refused:
             raise _refusal(refused) from None
-        for snapshot in snapshots:
+        async for snapshot in snapshots:
             records = snapshot.records(list(plan.adapted), plan.group_id)
             yield [_file(r.image_path) for r in records], [r.to_dict() for r in records]
 

@@ -15,7 +15,7 @@ import math
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -176,13 +176,14 @@ class RunService:
     """Starts, stops, journals and resumes runs for sessions. One per app."""
 
     def __init__(self, catalog: Catalog, backend: Backend, sessions: SessionRegistry, output_dir: Path,
-                 store: RunStore, *, hosted: bool = False) -> None:
+                 store: RunStore, *, hosted: bool = False, session_run_limit: int = 16) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
         self.output_dir = Path(output_dir)
         self.store = store
         self.hosted = hosted
+        self.session_run_limit = session_run_limit
         self._lock = threading.Lock()
         self._live: dict[str, threading.Event] = {}  # run id -> stop switch, for every run followed right now
         self._env_client: KreaClient | None = None
@@ -245,9 +246,16 @@ class RunService:
             raise RunRefused.invalid(exc.field, str(exc)) from None
         return model, body
 
-    def _route(self, session_id: str) -> Route:
+    def _route(self, session_id: str, new_runs: int = 1) -> Route:
         if not self.sessions.has_token(session_id):
             raise RunRefused(NO_TOKEN)
+        # Fairness: one tab or script cannot take every slot another visitor needs.
+        going = self.sessions.active_runs(session_id)
+        if going + new_runs > self.session_run_limit:
+            raise RunRefused(RunError(
+                ErrorKind.RATE_LIMITED, f"You already have {going} runs going (at most {self.session_run_limit} at "
+                                        "once per tab or script). Wait for one to finish, or stop one, then try "
+                                        "again."))
         return self.sessions.route(session_id)
 
     def start_generation(self, session_id: str, request: GenerationRequest, *, run_key: str = GENERATE_KEY,
@@ -346,15 +354,27 @@ class RunService:
                                   f"${p.budget_usd:.2f}. Raise the cap or choose fewer or cheaper models.",
                 field="budget"))
 
-    def start_comparison(self, session_id: str, request: ComparisonRequest, *,
-                         key_prefix: str = COMPARE_PREFIX) -> tuple[ComparisonPlan, Iterator[CompareSnapshot]]:
-        """Check, plan and return a comparison: its plan (RunRefused at once) and the stream of snapshots, which
-        starts the jobs when first read. Tile i stops with ``stop(session_id, tile_key(key_prefix, i))``; all of
-        them with ``stop(session_id, key_prefix)``."""
+    def start_comparison(self, session_id: str, request: ComparisonRequest, *, key_prefix: str = COMPARE_PREFIX,
+                         cancel_if_abandoned: bool = False) -> tuple[ComparisonPlan, Watch]:
+        """Check, plan and return a comparison: its plan (RunRefused at once) and the snapshots to watch (``for``
+        or ``async for``), which start the jobs when watching starts. Tile i stops with
+        ``stop(session_id, tile_key(key_prefix, i))``; all of them with ``stop(session_id, key_prefix)``. A
+        watcher that leaves early leaves the tiles running into History, or stops them all when
+        `cancel_if_abandoned`."""
         plan = self.plan_comparison(session_id, request)
         self.check_budget(plan, request.allow_unpriced)
-        route = self._route(session_id)
-        return plan, self._comparison(session_id, key_prefix, route, plan, request)
+        route = self._route(session_id, len(plan.adapted))
+        return plan, self._watched(session_id, key_prefix, cancel_if_abandoned,
+                                   lambda: self._comparison(session_id, key_prefix, route, plan, request))
+
+    def _watched(self, session_id: str, key_prefix: str, cancel_if_abandoned: bool,
+                 snapshots: Callable[[], Iterator[CompareSnapshot]]) -> Watch:
+        """A comparison's snapshots, merged in their own thread, watched without holding a worker thread."""
+        def begin():
+            abandon = (lambda: self.stop(session_id, key_prefix)) if cancel_if_abandoned else None
+            return snapshots(), (lambda: None), abandon
+
+        return Watch(begin, name=f"compare-{key_prefix}")
 
     def _comparison(self, session_id: str, key_prefix: str, route: Route, plan: ComparisonPlan,
                     request: ComparisonRequest | None) -> Iterator[CompareSnapshot]:
@@ -385,15 +405,16 @@ class RunService:
                                   tile_stream=tile, stop_on_abandon=False)
 
     def start_rerun(self, session_id: str, items: Iterable[tuple[str, Mapping[str, Any]]], *,
-                    key_prefix: str = COMPARE_PREFIX) -> tuple[ComparisonPlan, Iterator[CompareSnapshot]]:
+                    key_prefix: str = COMPARE_PREFIX) -> tuple[ComparisonPlan, Watch]:
         """Send saved requests again exactly as they were (a comparison bundle, a History group): each
         ``(model id, body)`` to its model, all at once, journaled as a new comparison (fresh group id). Returns the
         plan (RunRefused at once: unknown and retired models named, a body the catalog refuses) and the stream of
         snapshots, which starts the jobs when first read; stopping works as for ``start_comparison``. No budget
         cap: the caller shows the cost (``plan.preflight``) before anyone presses the button."""
         plan = self.plan_rerun(session_id, items)
-        route = self._route(session_id)
-        return plan, self._rerun(session_id, key_prefix, route, plan)
+        route = self._route(session_id, len(plan.adapted))
+        return plan, self._watched(session_id, key_prefix, False,
+                                   lambda: self._rerun(session_id, key_prefix, route, plan))
 
     def plan_rerun(self, session_id: str, items: Iterable[tuple[str, Mapping[str, Any]]]) -> ComparisonPlan:
         """The plan of a re-run: every model known and current, every body valid for it, each model once."""

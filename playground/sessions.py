@@ -164,6 +164,12 @@ class SessionRegistry:
             if session and session.runs.get(run_key) is stop:
                 del session.runs[run_key]
 
+    def active_runs(self, session_id: str) -> int:
+        """How many runs this session has going (each Compare tile counts one)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return sum(1 for ev in session.runs.values() if not ev.is_set()) if session else 0
+
     def stop_runs(self, session_id: str, prefix: str = "") -> int:
         """Set the stop switch of every run of this session whose key starts with `prefix`."""
         with self._lock:

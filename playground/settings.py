@@ -100,7 +100,11 @@ class AppSettings:
     # Runs watched at once per event. Watching is async (no thread per run), so this can be high: a hundred slow
     # jobs must not hold the slots another visitor needs (head-of-line blocking).
     concurrency_limit: int = 256
-    max_threads: int = 64
+    # Gradio's queue runs at most this many events at once, across all events (its `active_jobs`), and sizes its
+    # thread pool for sync handlers with it. Watching a run is async, so this only needs to exceed the runs
+    # watched at once plus a margin for the short sync handlers.
+    max_threads: int = 320
+    session_run_limit: int = 16  # runs (Compare tiles count one each) one tab or script may have going at once
     output_dir: Path = PROJECT_ROOT / "outputs"
     data_dir: Path = PROJECT_ROOT / "data"  # the run store (runs.sqlite3): journal and history
     # Hosted: strangers share the app, so each visitor's History shows only their own runs. Local: the owner of
@@ -209,6 +213,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=_env_int(env, "GRADIO_SERVER_PORT", AppSettings.port),
         share=_env_bool(env, "PLAYGROUND_SHARE", False),
         concurrency_limit=_env_int(env, "PLAYGROUND_CONCURRENCY", AppSettings.concurrency_limit),
+        session_run_limit=_env_int(env, "PLAYGROUND_SESSION_RUNS", AppSettings.session_run_limit),
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
         data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),
         hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,

@@ -7,6 +7,8 @@
    one after another would be about the sum of the tiles (~N times the slowest).
 2. Two users at once on the Generate tab: wall time of both against each one's own time.
 3. Sandbox renderer: median milliseconds per image.
+4. Head-of-line: 100 runs whose jobs never end are being watched; how long until another visitor's run shows its
+   first update (target under 1 s), next to the same with the old limit of 16 runs per event.
 """
 
 from __future__ import annotations
@@ -110,6 +112,50 @@ def bench_renderer() -> None:
               f"preview {statistics.median(preview_times):5.1f} ms")
 
 
+def bench_head_of_line(holders: int = 100) -> None:
+    import dataclasses
+
+    import requests
+
+    from playground.sandbox import Fault
+
+    print(f"\n4. Head-of-line: {holders} runs with never-ending jobs, then one more visitor's run")
+    new = AppSettings()
+    for limit, threads in ((new.concurrency_limit, new.max_threads), (16, 64)):  # now, and the old settings
+        out = Path(tempfile.mkdtemp(prefix="bench-hol-"))
+        settings = settings_for(SandboxSettings.speed, out)
+        settings = dataclasses.replace(
+            settings, sandbox=dataclasses.replace(settings.sandbox, concurrency_limit=holders + 8,
+                                                  backlog_limit=holders + 8),
+            app=dataclasses.replace(settings.app, concurrency_limit=limit, max_threads=threads,
+                                    session_run_limit=holders + 8))
+        with running_app(settings) as app:
+            app.backend.sandbox.set_fault(Fault(kind="hang", count=holders))
+            http = requests.Session()
+            for i in range(holders):  # Gradio's REST call API: queued at once, each held by a hanging job
+                http.post(f"{app.url}gradio_api/call/generate",
+                          json={"data": ["bfl/flux-1-dev", f"holder {i}", None, None, None, None, None, None]},
+                          timeout=10).raise_for_status()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and sum(j.status == "processing" for j in app.engine.jobs) < min(
+                    holders, limit):
+                time.sleep(0.1)
+            held = sum(j.status == "processing" for j in app.engine.jobs)
+            client = Client(app.url, verbose=False, download_files=False)
+            start = time.monotonic()
+            job = client.submit(model="bfl/flux-1-dev", prompt="the next visitor", api_name="/generate")
+            first = None
+            while time.monotonic() - start < 10 and first is None:
+                if job.status().code.name in ("ITERATING", "FINISHED") or job.outputs():
+                    first = time.monotonic() - start
+                time.sleep(0.02)
+            shown = f"{first:.2f} s" if first is not None else "none within 10 s"
+            print(f"   {limit:>3} runs per event, {threads:>3} queue slots: {held} jobs held; the next visitor's first "
+                  f"update after {shown}")
+            job.cancel()
+            client.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -122,6 +168,7 @@ def main() -> None:
         bench_compare(app, args.runs)
         bench_two_users(app)
     bench_renderer()
+    bench_head_of_line()
 
 
 if __name__ == "__main__":

@@ -113,3 +113,23 @@ def test_qwen_guidance_out_of_range_is_clamped_with_a_note():
     qwen = adapt(CATALOG.get("qwen/2512"), SharedSettings("a fox", guidance=50))
     high = CATALOG.get("qwen/2512").param("cfg_scale").maximum
     assert qwen.params["cfg_scale"] == high and any(n.startswith("guidance 50 →") for n in qwen.notes)
+
+
+def test_one_tab_or_script_cannot_take_every_slot(service):
+    from playground.krea.errors import ErrorKind
+
+    limit = service.session_run_limit
+    service.session_run_limit = 2
+    try:
+        service.sessions.begin_run("greedy", "api-generate:1")
+        service.sessions.begin_run("greedy", "api-generate:2")
+        refused = refusal(lambda: service.start_generation("greedy", GenerationRequest("bfl/flux-1-dev", "x")))
+        assert refused.error.kind == ErrorKind.RATE_LIMITED and "2 runs going" in refused.error.message
+        two = ComparisonRequest("x", ("bfl/flux-1-dev", "krea/krea-2/medium"))
+        assert refusal(lambda: service.start_comparison("greedy", two)).error.kind == ErrorKind.RATE_LIMITED
+        service.start_generation("someone-else", GenerationRequest("bfl/flux-1-dev", "x"))  # not refused
+        service.stop("greedy", "api-generate:1")  # a stopped run no longer counts
+        service.start_generation("greedy", GenerationRequest("bfl/flux-1-dev", "x"))
+    finally:
+        service.session_run_limit = limit
+        service.stop("greedy", "")

@@ -92,7 +92,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
     sessions = SessionRegistry(backend)
     store = RunStore(settings.app.data_dir)
     service = RunService(catalog, backend, sessions, settings.app.output_dir, store,
-                         hosted=is_hosted(settings.app))
+                         hosted=is_hosted(settings.app), session_run_limit=settings.app.session_run_limit)
     service.resume_unfinished()  # jobs a previous run of the app left unfinished (killed, restarted)
     # delete_cache: every hour, drop cached files (previews, copies of results) older than a day, so a long-running
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.

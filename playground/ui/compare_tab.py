@@ -396,7 +396,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
 
     # --- running ----------------------------------------------------------------------------------------
 
-    def compare(request: gr.Request, *values):
+    async def compare(request: gr.Request, *values):
         session = request.session_hash or "anonymous"
         form = read_form(*values)
         try:
@@ -415,7 +415,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
             past: None, past_bar: gr.update(visible=False), rerun_btn: gr.update(interactive=False),
             regression_box: gr.update(visible=False),
         }
-        for snapshot in snapshots:
+        async for snapshot in snapshots:
             values = snapshot_values(snapshot, plan, out_dir, base_url, expected)
             if first is not None:
                 values.update(first)
@@ -500,7 +500,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                        concurrency_limit=ctx.concurrency_limit, concurrency_id="compare-open",
                        show_progress="minimal")
 
-    def rerun(request: gr.Request, old: list[RunRecord] | None):
+    async def rerun(request: gr.Request, old: list[RunRecord] | None):
         session = request.session_hash or "anonymous"
         if not old:
             yield listed({preflight_box: preflight_html("Open a saved comparison first (a ZIP, or a comparison "
@@ -528,7 +528,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
             rerun_btn: gr.update(interactive=False), regression_box: gr.update(visible=True),
             **code_values(base_url, [(a.model.path, a.params) for a in plan.adapted]),
         }
-        for snapshot in snapshots:
+        async for snapshot in snapshots:
             values = snapshot_values(snapshot, plan, out_dir, base_url, expected, old=old, verdict=verdict)
             if first is not None:
                 values.update(first)

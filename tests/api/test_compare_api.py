@@ -73,3 +73,30 @@ def test_a_cap_refuses_unpriced_models_and_names_them_unless_allowed(app, client
 def test_the_model_count_is_two_to_eight(client):
     with pytest.raises(AppError, match="Choose 2 to 8 models"):
         compare(client, prompt="a bridge", models=["bfl/flux-1-dev"])
+
+
+def test_a_script_that_cancels_its_comparison_cancels_every_job_at_krea(app):
+    import time
+
+    from gradio_client import Client
+
+    from playground.sandbox import Fault
+
+    app.backend.sandbox.set_fault(Fault(kind="hang", count=2))
+    client = Client(app.url, verbose=False)
+    try:
+        job = client.submit(prompt="cancel this comparison", models=["bfl/flux-1-dev", "krea/krea-2/medium"],
+                            api_name="/compare")
+        mine = lambda: [j for j in app.engine.jobs if j.prompt == "cancel this comparison"]  # noqa: E731
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (len(mine()) == 2 and all(j.status == "processing"
+                                                                             for j in mine())):
+            time.sleep(0.05)
+        assert [j.status for j in mine()] == ["processing", "processing"]
+        job.cancel()
+        cancelled_by = time.monotonic() + 5
+        while time.monotonic() < cancelled_by and not all(j.status == "cancelled" for j in mine()):
+            time.sleep(0.05)
+        assert [j.status for j in mine()] == ["cancelled", "cancelled"]
+    finally:
+        client.close()
