@@ -19,7 +19,16 @@ from pathlib import Path
 
 from playground.catalog import Model
 from playground.krea.client import KreaClient
-from playground.krea.errors import ErrorKind, JobCancelled, JobFailed, KreaError, NotFound, RateLimited, TransportError
+from playground.krea.errors import (
+    DownloadStopped,
+    ErrorKind,
+    JobCancelled,
+    JobFailed,
+    KreaError,
+    NotFound,
+    RateLimited,
+    TransportError,
+)
 from playground.krea.jobs import TERMINAL_STATUSES, Job, JobStatus, parse_timestamp, status_label
 from playground.outputs import png_metadata, save_final_png, save_preview
 from playground.runs import RUNNING_STATUSES, Phase, RunError, RunTimings, RunUpdate, run_error_from
@@ -241,7 +250,7 @@ def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend):
                 yield _stopped(base, cancelled, job, clock, last_preview)
                 return
         finished = True
-        yield from _finish(client, base, job, clock, last_preview, output_dir, backend)
+        yield from _finish(client, base, job, clock, last_preview, output_dir, backend, stop)
     except KreaError as exc:
         finished = True  # a timeout keeps the job alive on purpose: it may still finish and can be fetched later
         if stop.is_set() and not job.is_terminal:  # the user asked to stop: honour it even though polling broke
@@ -279,7 +288,8 @@ def _follow(client, base, job, clock, poll, stop):
         if preview_urls and preview_urls[-1] != last_preview_url:
             last_preview_url = preview_urls[-1]
             try:
-                last_preview = save_preview(client.download_image(last_preview_url), job.job_id, len(preview_urls))
+                last_preview = save_preview(client.download_image(last_preview_url, stop=stop), job.job_id,
+                                            len(preview_urls))
             except (KreaError, OSError) as exc:  # a preview is a nicety; the final image is what matters
                 log.info("preview unavailable for %s: %s", job.job_id, exc)
         yield base.evolve(status=job.status, label=status_label(job.status), preview=last_preview,
@@ -289,7 +299,7 @@ def _follow(client, base, job, clock, poll, stop):
     return job, last_preview
 
 
-def _finish(client, base, job, clock, last_preview, output_dir, backend):
+def _finish(client, base, job, clock, last_preview, output_dir, backend, stop=None):
     """Turn a terminal job into the final update: a saved PNG, or the reason there is none."""
     if job.status == JobStatus.CANCELLED:
         yield base.evolve(phase=Phase.CANCELLED, status=job.status, label="Cancelled", timings=clock.timings(),
@@ -304,8 +314,19 @@ def _finish(client, base, job, clock, last_preview, output_dir, backend):
     params = base.params or {}
     metadata = png_metadata(prompt=str(params.get("prompt", "")), model_id=base.model_id, params=params,
                             seed=base.seed, job_id=job.job_id, backend=backend)
+    # A Stop already set here found the job completed (billed) when it cancelled: its image is still fetched (the
+    # download has its own deadline). A Stop pressed during the download ends it.
+    download_stop = stop if stop is not None and not stop.is_set() else None
     try:
-        path, size = save_final_png(client.download_image(job.urls[0]), output_dir, metadata)
+        path, size = save_final_png(client.download_image(job.urls[0], stop=download_stop), output_dir, metadata)
+    except DownloadStopped:
+        # Completed, so billed (RunRecord keeps the price for completed + bad_image): say so, and where it is.
+        yield base.evolve(phase=Phase.FAILED, status=job.status, label="Stopped while downloading",
+                          timings=clock.timings(), preview=last_preview,
+                          error=RunError(ErrorKind.BAD_IMAGE, f"You stopped the download, but job {job.job_id} had "
+                                                              "already finished and is billed. The image is still "
+                                                              f"at {job.urls[0]}"))
+        return
     except (KreaError, OSError, ValueError) as exc:
         # The job succeeded and may be billed: never drop it silently. Say where the image still is.
         reason = exc.user_message if isinstance(exc, KreaError) else str(exc)

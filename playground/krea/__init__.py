@@ -11,8 +11,11 @@
 from playground.krea import errors
 from playground.krea.client import KreaClient, host_allowed
 from playground.krea.errors import (
+    AnswerTooLarge,
+    BadAnswer,
     BadImage,
     BadRequest,
+    DownloadStopped,
     ErrorKind,
     JobCancelled,
     JobError,
@@ -33,7 +36,8 @@ from playground.krea.follow import JobFollower, PollingFollower, poll_intervals,
 from playground.krea.jobs import TERMINAL_STATUSES, Job, JobPage, JobStatus, parse_timestamp, status_label
 
 __all__ = [
-    "BadImage", "BadRequest", "ErrorKind", "Job", "JobCancelled", "JobError", "JobFailed", "JobFollower", "JobPage",
+    "AnswerTooLarge", "BadAnswer", "BadImage", "BadRequest", "DownloadStopped", "ErrorKind", "Job", "JobCancelled",
+    "JobError", "JobFailed", "JobFollower", "JobPage",
     "JobStatus", "JobTimeout", "KreaAPIError", "KreaClient", "KreaError", "ModelRetired", "NotFound",
     "OutOfCredits", "PollingFollower", "RateLimited", "ServerError", "TERMINAL_STATUSES", "Timeout",
     "TransportError", "Unauthorized", "errors", "host_allowed", "parse_timestamp", "poll_intervals",

@@ -6,8 +6,11 @@ follow are separate steps with the job id in hand between them, so a journal can
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from io import BytesIO
 from typing import Any
@@ -25,7 +28,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_PATH_PREFIX = "/generate/image/"
 MAX_DOWNLOAD_REDIRECTS = 3
-DOWNLOAD_CHUNK = 64 * 1024
 
 
 def submit_path(model: str) -> str:
@@ -62,6 +64,7 @@ class KreaClient:
         self.settings = settings or ClientSettings()
         self.base_url = self.settings.base_url.rstrip("/")
         self._has_token = bool(token)
+        self._scrub = errors.Scrubber(token)  # nothing built from an answer may carry the token back out
         self._api = transport.build_api_session(token, self.settings)
         self._submit = transport.build_submit_session(token, self.settings)
         self._download = transport.build_download_session(self.settings)
@@ -92,26 +95,60 @@ class KreaClient:
 
     def _call(self, session: requests.Session, method: str, path: str, *,
               known_fields: frozenset[str] | None = None, **kwargs: Any) -> Any:
-        """One API call → parsed JSON (None for an empty body), or the typed error."""
+        """One API call → parsed JSON (None for an empty body), or the typed error. Every text of the answer
+        is scrubbed of the token."""
+        try:
+            return self._scrub.json(self._exchange(session, method, path, known_fields, **kwargs))
+        except errors.KreaError as exc:
+            raise self._scrub.error(exc) from None
+
+    def _exchange(self, session: requests.Session, method: str, path: str,
+                  known_fields: frozenset[str] | None, **kwargs: Any) -> Any:
         url = self.base_url + path
         host = self._api_origin[1]
+        cap = self.settings.max_answer_bytes
         try:
             # Redirects are never followed: Krea's API does not redirect, and following one could carry the
-            # request (and on same-host hops, the token) somewhere we did not choose.
-            response = session.request(method, url, timeout=self._timeout, allow_redirects=False, **kwargs)
+            # request (and on same-host hops, the token) somewhere we did not choose. Streamed, so the body
+            # is read under a cap and a deadline rather than whole, whatever its size.
+            response = session.request(method, url, timeout=self._timeout, allow_redirects=False, stream=True,
+                                       **kwargs)
         except requests.RequestException as exc:
             raise errors.from_transport(exc, host) from None  # `from None`: the chain holds the request
-        log.debug("%s %s -> %s", method, path, response.status_code)
+        with response:
+            log.debug("%s %s -> %s", method, path, response.status_code)
+            body_deadline = time.monotonic() + self.settings.read_timeout  # a trickling body is bounded too
+
+            def in_time() -> None:
+                if time.monotonic() > body_deadline:
+                    raise requests.exceptions.ReadTimeout(f"the answer took over {self.settings.read_timeout:g} s")
+
+            too_large = None
+            try:
+                content = transport.read_capped(response, cap, in_time)
+            except transport.BodyTooLarge as exc:
+                if response.status_code < 300:
+                    raise errors.AnswerTooLarge(f"{method} {path}: the answer is {exc}", cap,
+                                                response.status_code) from None
+                content, too_large = b"", exc  # an error status says enough: map it, unread
+            except requests.RequestException as exc:
+                raise errors.from_transport(exc, host) from None
         if response.status_code >= 300:
-            raise errors.from_response(response, known_fields)
-        if not response.content.strip():
+            response._content = content  # what from_response reads (requests keeps a read body there too)
+            response.encoding = response.encoding or "utf-8"  # JSON is UTF-8; skip guessing over megabytes
+            error = errors.from_response(response, known_fields)
+            if too_large is not None:
+                error.message = f"{error.message} (the answer was {too_large}: not read)"
+                error.args = (error.message,)
+            raise error
+        if not content.strip():
             return None
         try:
-            return response.json()
+            return json.loads(content)
         except ValueError:
-            raise errors.KreaAPIError(
+            raise errors.BadAnswer(
                 f"{method} {path}: the answer was not JSON", response.status_code,
-                response.text[: errors.MAX_BODY_CHARS],
+                self._scrub.text(content[: errors.MAX_BODY_CHARS].decode("utf-8", "replace")),
                 f"{host} answered with something that is not Krea's JSON. Check the API base URL.",
             ) from None
 
@@ -119,9 +156,9 @@ class KreaClient:
         try:
             return Job.from_dict(data)
         except ValueError as exc:
-            raise errors.KreaAPIError(f"{what}: {exc}", 200, None,
-                                      "Krea answered with something that is not a job. Check the API base URL.",
-                                      ) from None
+            raise errors.BadAnswer(f"{what}: {exc}", 200, None,
+                                   "Krea answered with something that is not a job. Check the API base URL.",
+                                   ) from None
 
     @staticmethod
     def _job_path(job_id: str) -> str:
@@ -227,16 +264,65 @@ class KreaClient:
                               user_message=f"The image link points to {host}, which is not a Krea host, so it "
                                            "was not fetched.")
 
-    def download_image(self, url: str) -> bytes:
+    def download_image(self, url: str, stop: threading.Event | None = None) -> bytes:
         """The bytes of a result image, untouched: token-free session, allowed hosts only, size cap, and a cheap
-        check that it is a whole image (:func:`check_image`; the pixels are not decoded)."""
-        cap = self.settings.download_max_bytes
+        check that it is a whole image (:func:`check_image`; the pixels are not decoded).
+
+        Bounded in all: ``settings.download_timeout`` is the total wall time (connect, redirects, retries,
+        every read; a body that trickles in hits it too), and setting ``stop`` ends the download within about
+        a second with :class:`errors.DownloadStopped`. Connect errors, resets, timeouts, 408/429/5xx are tried
+        again while time remains (``settings.retry.total`` times at most).
+        """
+        timeout = self.settings.download_timeout
+        with transport.Watch(stop, time.monotonic() + timeout) as watch:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    data = self._fetch_image(url, watch)
+                    break
+                except errors.KreaError as exc:
+                    problem = exc
+                ended = watch.ended()
+                if ended == "stopped":
+                    raise errors.DownloadStopped() from None
+                wait = self._download_retry_wait(problem, attempt)
+                if ended or (wait is not None and wait >= watch.remaining()):
+                    last = "" if isinstance(problem, _Ended) else f" (last problem: {problem})"
+                    raise errors.BadImage(
+                        f"the download did not finish within {timeout:g} s{last}",
+                        user_message=f"The image did not arrive within {timeout:g} s (KREA_DOWNLOAD_TIMEOUT): "
+                                     "its host is slow or stuck.") from None
+                if wait is None:
+                    raise problem
+                log.info("image download from %s: %s (trying again in %.1f s)", transport.origin(url)[1], problem,
+                         wait)
+                if watch.stop.wait(wait):
+                    raise errors.DownloadStopped() from None
+        check_image(data)
+        return data
+
+    def _download_retry_wait(self, problem: Exception, attempt: int) -> float | None:
+        """Seconds to wait before trying a failed download again, or None when trying again cannot help."""
+        policy = self.settings.retry
+        transient = isinstance(problem, errors.TransportError) or (
+            isinstance(problem, errors.BadImage) and problem.status in (*policy.status_forcelist, 429))
+        if not transient or attempt > policy.total:
+            return None
+        backoff = min(policy.backoff_max, policy.backoff_factor * 2 ** (attempt - 1))
+        return backoff + random.uniform(0, policy.backoff_jitter)
+
+    def _fetch_image(self, url: str, watch: transport.Watch) -> bytes:
+        """One try: follow up to MAX_DOWNLOAD_REDIRECTS allowed hops, then the capped body."""
         for _ in range(MAX_DOWNLOAD_REDIRECTS + 1):
             self._check_download_url(url)  # every hop, so a redirect cannot lead elsewhere
             host = transport.origin(url)[1]
+            left = watch.remaining()
+            if watch.ended():
+                raise _Ended("the download ended")
+            timeout = (min(self.settings.connect_timeout, left), min(self.settings.read_timeout, left))
             try:
-                response = self._download.get(url, stream=True, allow_redirects=False,
-                                              timeout=(self.settings.connect_timeout, self.settings.download_timeout))
+                response = self._download.get(url, stream=True, allow_redirects=False, timeout=timeout)
             except requests.RequestException as exc:
                 raise errors.from_transport(exc, host) from None
             with response:
@@ -248,25 +334,24 @@ class KreaClient:
                         f"HTTP {response.status_code} from {host}", response.status_code,
                         f"The image could not be downloaded (HTTP {response.status_code} from {host}); "
                         "the link may have expired.")
-                data = self._read_capped(response, cap, host)
-            check_image(data)
+
+                def going_on() -> None:
+                    if watch.ended():
+                        raise _Ended("the download ended")
+
+                try:
+                    data = transport.read_capped(response, self.settings.download_max_bytes, going_on)
+                except transport.BodyTooLarge as exc:
+                    raise errors.BadImage(f"image is {exc}") from None
+                except requests.RequestException as exc:
+                    raise errors.from_transport(exc, host) from None
+            going_on()  # a cut socket ends a body without a length as if it were whole
             return data
         raise errors.BadImage("too many redirects while downloading the image")
 
-    @staticmethod
-    def _read_capped(response: requests.Response, cap: int, host: str) -> bytes:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise errors.BadImage(f"image is {int(declared)} bytes, above the {cap}-byte limit")
-        buffer = bytearray()
-        try:
-            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                buffer += chunk
-                if len(buffer) > cap:  # the header may lie or be absent: count what actually arrives
-                    raise errors.BadImage(f"image is larger than the {cap}-byte limit")
-        except requests.RequestException as exc:
-            raise errors.from_transport(exc, host) from None
-        return bytes(buffer)
+
+class _Ended(errors.BadImage):
+    """A download's Watch ended it (a Stop, or the deadline): download_image says which."""
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

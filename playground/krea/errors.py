@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -118,6 +119,27 @@ class KreaAPIError(KreaError):
     """The request was refused or got no usable answer (an HTTP error status, or an unexpected body)."""
 
     kind: ClassVar[ErrorKind] = ErrorKind.SERVER
+
+
+class BadAnswer(KreaAPIError):
+    """A success status with an unusable answer: not JSON, not a job, or too large to read."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.SERVER
+    default_user_message = "Krea answered with something that is not Krea's JSON. Check the API base URL."
+
+
+class AnswerTooLarge(BadAnswer):
+    """An answer above ``ClientSettings.max_answer_bytes``: refused unread (the connection is closed)."""
+
+    def __init__(self, message: str, cap: int, status: int | None = None) -> None:
+        super().__init__(message, status, None,
+                         f"Krea's answer was larger than {_size(cap)}, so it was not read. Check the API base URL "
+                         "(KREA_API_BASE); if it is right, raise KREA_MAX_ANSWER_BYTES.")
+        self.cap = cap
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} KB" if n >= 1024 else f"{n} bytes"
 
 
 class BadRequest(KreaAPIError):
@@ -287,6 +309,60 @@ class BadImage(KreaError):
 
     def __init__(self, message: str, status: int | None = None, user_message: str | None = None) -> None:
         super().__init__(message, status, None, user_message or f"The result image could not be used: {message}.")
+
+
+class DownloadStopped(BadImage):
+    """A Stop ended a download midway. The job itself is untouched (when it completed, it is billed)."""
+
+    def __init__(self, message: str = "the download was stopped") -> None:
+        super().__init__(message, None, "You stopped the download.")
+
+
+# --- keeping the token out of every text ------------------------------------------------------------------
+
+MIN_SECRET_CHARS = 8  # a shorter "token" (tests use "t") would blank ordinary words; real tokens are long
+
+
+class Scrubber:
+    """Replaces a client's token (as is and URL-encoded; ``Bearer <token>`` too) with ``***``.
+
+    Applied to every answer the client parses, so nothing built from Krea's answers (a job's failure reason,
+    its id or URLs, an error message, a log line) can carry the token back out, even when the API echoes it.
+    """
+
+    def __init__(self, secret: str | None) -> None:
+        forms = ({secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+                 if secret and len(secret) >= MIN_SECRET_CHARS else set())
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def __repr__(self) -> str:
+        return "Scrubber(***)"
+
+    def text(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        return text
+
+    def json(self, data: Any) -> Any:
+        """Parsed JSON with every string (keys too) scrubbed; after parsing, so escapes cannot hide the token."""
+        if not self._forms:
+            return data
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, list):
+            return [self.json(item) for item in data]
+        if isinstance(data, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.json(v) for k, v in data.items()}
+        return data
+
+    def error(self, exc: KreaError) -> KreaError:
+        """The same error with its texts scrubbed (in place), for errors built from an answer."""
+        for name in ("message", "body", "user_message", "reason"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, self.text(value))
+        exc.args = tuple(self.text(a) if isinstance(a, str) else a for a in exc.args)
+        return exc
 
 
 # --- building errors --------------------------------------------------------------------------------------

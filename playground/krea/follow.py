@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from playground.krea.errors import (
+    BadAnswer,
     JobCancelled,
     JobFailed,
     JobTimeout,
     KreaError,
+    NotFound,
     RateLimited,
     ServerError,
     TransportError,
@@ -28,8 +30,11 @@ from playground.settings import PollPolicy
 log = logging.getLogger(__name__)
 
 # Worth waiting out while following: the job lives on at Krea whatever our connection does. (Timeout is a
-# TransportError.) Unauthorized, NotFound and the rest are raised at once: waiting cannot fix them.
+# TransportError.) Unauthorized, BadRequest and the rest are raised at once: waiting cannot fix them.
 TRANSIENT_ERRORS: tuple[type[KreaError], ...] = (TransportError, ServerError, RateLimited)
+# Worth a few more polls, not more: a job Krea just created can briefly be unknown (404), and one garbled answer
+# (not JSON, not a job) says nothing about the job. `PollPolicy.bad_answer_retries` in a row, then raised.
+BAD_ANSWER_ERRORS: tuple[type[KreaError], ...] = (NotFound, BadAnswer)
 
 
 class JobFollower(Protocol):
@@ -72,10 +77,17 @@ class PollingFollower:
         last_key: tuple | None = None
         last_status: str | None = None
         last_error: KreaError | None = None
+        bad_answers = 0
         while not stop.is_set():
             wait = next(intervals)
             try:
                 job = self._fetch(job_id)
+            except BAD_ANSWER_ERRORS as exc:
+                bad_answers += 1
+                if bad_answers > self._poll.bad_answer_retries:
+                    raise
+                log.info("polling job %s: %s (bad answer %d in a row, will retry)", job_id, exc, bad_answers)
+                last_error = exc
             except TRANSIENT_ERRORS as exc:
                 # urllib3 already retried this call; the job is still running at Krea, so keep following.
                 log.info("polling job %s: %s (will retry)", job_id, exc)
@@ -84,6 +96,7 @@ class PollingFollower:
                     wait = max(wait, exc.retry_after)
             else:
                 last_error = None
+                bad_answers = 0
                 last_status = job.status
                 key = _change_key(job)
                 if key != last_key:

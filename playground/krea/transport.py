@@ -8,7 +8,12 @@ Three sessions, because three kinds of call need different rules:
   never reached Krea is retried: connect errors (no request was sent). Never a read timeout or a 5xx: the job
   may already exist and be billed, and a blind retry would run (and bill) it twice. The caller is told
   instead, and can check ``GET /jobs`` before trying again.
-* **Downloads**: no token at all, ever (result URLs live on a CDN, and a hostile URL must not get it).
+* **Downloads**: no token at all, ever (result URLs live on a CDN, and a hostile URL must not get it). No
+  urllib3 retries either: the client retries itself, inside one total deadline and giving way to Stop, and a
+  :class:`Watch` shuts the socket of a download that is stopped or past its deadline, whatever it is blocked on.
+
+Bodies are read as they arrive and never past a cap (:func:`read_capped`), and an error answer that urllib3
+retries is closed rather than drained when it is big (urllib3 would read all of it into memory first).
 
 No session retries a 429. Waiting out a ``Retry-After`` inside a ``requests`` call can be neither stopped
 by the person waiting nor shown to them; :class:`~playground.krea.errors.RateLimited` (with ``retry_after``)
@@ -18,12 +23,17 @@ with ``stop.wait``; the run stream shows a countdown).
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import DecodeError, MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError, SSLError
 from urllib3.util.retry import Retry
 
 from playground.krea.errors import parse_retry_after
@@ -32,6 +42,9 @@ from playground.settings import ClientSettings, RetryPolicy
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})  # DELETE /jobs/{id} (cancel) is idempotent
 SUBMIT_METHODS = frozenset({"POST"})
 SUBMIT_STATUS_FORCELIST: frozenset[int] = frozenset()  # no status is safe to resend (and 429 is the caller's)
+READ_CHUNK = 64 * 1024
+DRAIN_LIMIT = 64 * 1024  # a retried error answer up to this size is drained (keeps the connection); else closed
+WATCH_TICK = 0.1  # how often a Watch looks at its stop event and deadline
 
 
 class CappedRetry(Retry):
@@ -64,7 +77,16 @@ class CappedRetry(Retry):
                 # With raise_on_status=False urllib3 returns this response to the caller as is.
                 raise MaxRetryError(_pool, url or "", ResponseError(
                     f"Retry-After {wait:.0f}s is above the {self.retry_after_max:.0f}s cap"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if response is not None and error is None:
+            _close_if_big(response)  # urllib3 drains it next: unbounded, into memory
+        return retry
+
+
+def _close_if_big(response: Any) -> None:
+    declared = response.headers.get("Content-Length", "")
+    if not (declared.isdigit() and int(declared) <= DRAIN_LIMIT):
+        response.close()  # the connection goes too; the retry opens a new one
 
 
 def read_retry(policy: RetryPolicy) -> CappedRetry:
@@ -147,9 +169,10 @@ class NoAuth(requests.auth.AuthBase):
         return request
 
 
-def _session(retry: Retry, settings: ClientSettings, auth: requests.auth.AuthBase, accept: str) -> requests.Session:
+def _session(retry: Retry, settings: ClientSettings, auth: requests.auth.AuthBase, accept: str,
+             adapter_class: type[HTTPAdapter] = HTTPAdapter) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    adapter = adapter_class(max_retries=retry, pool_connections=4, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": settings.user_agent, "Accept": accept})
@@ -170,5 +193,172 @@ def build_submit_session(token: str | None, settings: ClientSettings) -> request
 
 
 def build_download_session(settings: ClientSettings) -> requests.Session:
-    """Result downloads: never a token; idempotent retries."""
-    return _session(read_retry(settings.retry), settings, NoAuth(), "image/*")
+    """Result downloads: never a token; sockets a :class:`Watch` can cut; no urllib3 retries (the client retries
+    within the download's deadline, where a Stop can end the wait)."""
+    no_retry = Retry(total=0, redirect=0, raise_on_redirect=False, raise_on_status=False)
+    return _session(no_retry, settings, NoAuth(), "image/*", WatchedAdapter)
+
+
+# --- reading bodies -----------------------------------------------------------------------------------------
+
+
+class BodyTooLarge(Exception):
+    """A body above its cap; ``declared`` is the Content-Length when that alone gave it away."""
+
+    def __init__(self, cap: int, declared: int | None = None) -> None:
+        super().__init__(f"{declared} bytes, above the {cap}-byte limit" if declared is not None
+                         else f"larger than the {cap}-byte limit")
+        self.cap = cap
+        self.declared = declared
+
+
+def read_capped(response: requests.Response, cap: int, check: Any = None) -> bytes:
+    """A streamed (``stream=True``) response's body, at most ``cap`` bytes, else :class:`BodyTooLarge` before
+    reading more (close the response after: it is not drained). Reads what each socket read brings
+    (``read1``), so ``check()``, called between reads, runs even while a body trickles in; it raises to end the
+    read (a deadline, a Stop). A broken transfer raises the ``requests`` exception ``iter_content`` would."""
+    declared = response.headers.get("Content-Length", "").strip()
+    if declared.isdigit() and int(declared) > cap:
+        raise BodyTooLarge(cap, int(declared))
+    buffer = bytearray()
+    while True:
+        if check is not None:
+            check()
+        try:
+            chunk = response.raw.read1(READ_CHUNK, decode_content=True)
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from None
+        except SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from None
+        except OSError as exc:  # a socket cut by a Watch, on some platforms
+            raise requests.exceptions.ConnectionError(exc) from None
+        if not chunk:
+            return bytes(buffer)
+        buffer += chunk
+        if len(buffer) > cap:  # the header may lie or be absent: count what actually arrives
+            raise BodyTooLarge(cap)
+
+
+# --- watching a download ------------------------------------------------------------------------------------
+
+_current = threading.local()
+
+
+class Watch:
+    """Ends the HTTP exchanges of the thread that enters it once ``stop`` is set or ``deadline`` (a
+    ``time.monotonic()`` value) has passed, whatever they are blocked on: waiting for headers, or for the next
+    byte of a body that trickles in. A blocked read cannot look at a clock, so a watchdog thread shuts the
+    exchange's socket down; the read returns at once and the caller asks :meth:`ended` why.
+
+    Only sessions built with :class:`WatchedAdapter` are watched (the download session). The connect itself
+    is bounded by the connect timeout only.
+    """
+
+    def __init__(self, stop: threading.Event | None, deadline: float) -> None:
+        self.stop = stop or threading.Event()
+        self.deadline = deadline
+        self._cut_for: str | None = None
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def __enter__(self) -> Watch:
+        _current.watch = self
+        threading.Thread(target=self._watch, name="krea-download-watch", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.watch = None
+        with self._lock:
+            self._conn = None  # from now on the connection may serve someone else: never cut it
+        self._done.set()
+
+    def ended(self) -> str | None:
+        """"stopped", "deadline", or None while the exchange may go on."""
+        if self._cut_for:
+            return self._cut_for
+        if self.stop.is_set():
+            return "stopped"
+        return "deadline" if time.monotonic() >= self.deadline else None
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conn = conn
+            if self._cut_for:
+                _shutdown(getattr(conn, "sock", None))
+
+    def _watch(self) -> None:
+        while not self._done.wait(WATCH_TICK):
+            reason = self.ended()
+            if reason:
+                with self._lock:
+                    self._cut_for = reason
+                    if self._conn is not None and self._conn.watch is self:
+                        _shutdown(self._conn.sock)
+                return
+
+
+def _shutdown(sock: Any) -> None:
+    """Wake whatever reads or writes ``sock`` (a plain or TLS socket) in another thread."""
+    if sock is None:
+        return
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's call, also for an SSLSocket
+    except (OSError, TypeError, ValueError):
+        pass  # already closed, or not a socket (TLS in TLS through a proxy): the read timeout still bounds it
+
+
+class _Watched:
+    """Connection mixin: an exchange started in a thread inside a :class:`Watch` can be cut by that watch."""
+
+    watch: Watch | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self.watch = getattr(_current, "watch", None)  # before a byte is sent: the connection is ours now
+        if self.watch is not None:
+            self.watch.attach(self)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        if self.watch is not None:
+            self.watch.attach(self)  # connected now: a cut that came during the connect lands here
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """An adapter whose connections a :class:`Watch` can cut (also through an HTTP proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager

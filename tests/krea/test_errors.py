@@ -9,8 +9,11 @@ import requests
 
 from playground.krea import errors
 from playground.krea.errors import (
+    AnswerTooLarge,
+    BadAnswer,
     BadImage,
     BadRequest,
+    DownloadStopped,
     ErrorKind,
     JobCancelled,
     JobError,
@@ -254,6 +257,7 @@ class TestKinds:
         RateLimited: "rate_limited", ModelRetired: "retired", NotFound: "not_found", ServerError: "server",
         TransportError: "network", Timeout: "timeout", JobTimeout: "timeout", JobFailed: "job_failed",
         JobCancelled: "cancelled", BadImage: "bad_image", KreaAPIError: "server", KreaError: "server",
+        BadAnswer: "server", AnswerTooLarge: "server", DownloadStopped: "bad_image",
     }
     TITLES = {
         "invalid": "Check the form", "unauthorized": "Token refused", "out_of_credits": "Out of credits",
@@ -272,7 +276,8 @@ class TestKinds:
         job = Job.from_dict({"job_id": "j", "status": "failed"})
         special = {JobFailed: lambda: JobFailed(job), JobCancelled: lambda: JobCancelled(job),
                    JobTimeout: lambda: JobTimeout("j", "processing", 600.0), BadImage: lambda: BadImage("x"),
-                   TransportError: lambda: TransportError("x"), Timeout: lambda: Timeout("x")}
+                   TransportError: lambda: TransportError("x"), Timeout: lambda: Timeout("x"),
+                   AnswerTooLarge: lambda: AnswerTooLarge("x", 4 * 1024 * 1024)}
         return special.get(cls, lambda: cls("x"))()
 
     @pytest.mark.parametrize("cls", list(KINDS), ids=lambda c: c.__name__)

@@ -8,6 +8,7 @@ import time as wall_time
 import pytest
 
 from playground.krea.errors import (
+    BadAnswer,
     BadRequest,
     JobCancelled,
     JobFailed,
@@ -123,13 +124,38 @@ def test_rate_limit_hint_is_respected():
     assert time.waits == [1.0, 30.0]
 
 
-@pytest.mark.parametrize("error", [Unauthorized("no", 401), NotFound("gone", 404), BadRequest("bad")])
+@pytest.mark.parametrize("error", [Unauthorized("no", 401), BadRequest("bad")])
 def test_permanent_errors_raise_at_once(error):
     fetch = scripted("queued", error, "completed")
     follower, stop, _ = follow(fetch)
     with pytest.raises(type(error)):
         list(follower.follow("j", stop))
     assert len(fetch.calls) == 2
+
+
+@pytest.mark.parametrize("error", [NotFound("gone", 404), BadAnswer("not JSON", 200)])
+def test_a_bad_answer_or_two_is_polled_again(error):
+    # A job Krea just created can briefly be unknown; one garbled answer says nothing about the job.
+    fetch = scripted("queued", error, error, error, "completed")
+    follower, stop, _ = follow(fetch)
+    assert [j.status for j in follower.follow("j", stop)] == ["queued", "completed"]
+    assert len(fetch.calls) == 5
+
+
+@pytest.mark.parametrize("error", [NotFound("gone", 404), BadAnswer("not JSON", 200)])
+def test_bad_answers_in_a_row_end_the_follow_with_the_error(error):
+    fetch = scripted("queued", error)
+    follower, stop, _ = follow(fetch)
+    with pytest.raises(type(error)):
+        list(follower.follow("j", stop))
+    assert len(fetch.calls) == 1 + 1 + POLICY.bad_answer_retries
+
+
+def test_the_bad_answer_count_restarts_after_a_good_answer():
+    gone = NotFound("gone", 404)
+    fetch = scripted("queued", gone, gone, gone, "processing", gone, gone, gone, "completed")
+    follower, stop, _ = follow(fetch)
+    assert [j.status for j in follower.follow("j", stop)] == ["queued", "processing", "completed"]
 
 
 def test_deadline_raises_job_timeout_with_id_and_last_status():
@@ -215,11 +241,12 @@ class TestOverHttp:
         fake.on("GET", "/jobs/j1", Reply(200, job_json("j1", "completed", result={"urls": ["https://x/a"]})))
         assert client.wait_for_job("j1").status == "completed"
 
-    def test_not_found_raises_at_once(self, fake, client):
+    def test_a_persistent_not_found_ends_after_a_few_polls(self, fake, client):
         fake.on("GET", "/jobs/j1", Reply(404, {"error": "Job not found"}))
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as info:
             list(client.poll_job("j1", poll=self.FAST))
-        assert len(fake.calls("GET", "/jobs/j1")) == 1
+        assert len(fake.calls("GET", "/jobs/j1")) == 1 + self.FAST.bad_answer_retries
+        assert "does not know this job" in info.value.user_message
 
     def test_stop_from_another_thread_is_prompt(self, fake, client):
         fake.on("GET", "/jobs/j1", Reply(200, job_json("j1", "processing")))

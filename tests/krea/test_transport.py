@@ -6,7 +6,15 @@ from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
 from playground.krea import KreaClient
-from playground.krea.transport import BearerAuth, CappedRetry, NoAuth, origin, read_retry, submit_retry
+from playground.krea.transport import (
+    BearerAuth,
+    CappedRetry,
+    NoAuth,
+    WatchedAdapter,
+    origin,
+    read_retry,
+    submit_retry,
+)
 from playground.settings import ClientSettings, RetryPolicy
 from tests.krea.conftest import TOKEN
 
@@ -47,8 +55,7 @@ class TestReadSession:
 
     def test_never_sleeps_on_a_429(self, client):
         # A Retry-After waited out inside requests could not be stopped: the caller waits instead.
-        for session in (client._api, client._download):
-            assert not mounted_retry(session).is_retry("GET", 429, has_retry_after=True)
+        assert not mounted_retry(client._api).is_retry("GET", 429, has_retry_after=True)
 
     @pytest.mark.parametrize("status", [400, 401, 402, 404, 410, 422])
     def test_never_retries_client_errors(self, client, status):
@@ -115,7 +122,11 @@ class TestDownloadSession:
     def test_never_carries_a_token(self, client):
         assert "Authorization" not in client._download.headers
         assert isinstance(client._download.auth, NoAuth)
-        assert mounted_retry(client._download, "https://gen.krea.ai/x.png").status_forcelist >= {503}
+
+    def test_urllib3_never_retries_a_download(self, client):
+        # Its backoff sleeps could be neither stopped nor bounded: the client retries within the deadline.
+        adapter = client._download.get_adapter("https://gen.krea.ai/x.png")
+        assert isinstance(adapter, WatchedAdapter) and adapter.max_retries.total == 0
 
 
 class TestAuth:
