@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="use the local sandbox even if a token is set")
     mode.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                       help="use Krea's API (needs KREA_API_TOKEN, or users paste their own)")
+    parser.add_argument("--auth", metavar="USER:PASSWORD[,USER:PASSWORD]",
+                        help="require a login for the page and its API (env PLAYGROUND_AUTH)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (needs internet)")
     parser.add_argument("--openapi", metavar="PATH",
                         help="build the model catalog from this Krea /openapi.json instead of the bundled one "
@@ -54,6 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         app_settings = replace(app_settings, port=args.port)
     if args.share:
         app_settings = replace(app_settings, share=True)
+    if args.auth:
+        from playground.settings import parse_auth
+
+        app_settings = replace(app_settings, auth=parse_auth(args.auth))
     settings = replace(settings, app=app_settings)
     if args.sandbox is not None:
         settings = replace(settings, use_sandbox=args.sandbox)

@@ -104,6 +104,9 @@ class AppSettings:
     # thread pool for sync handlers with it. Watching a run is async, so this only needs to exceed the runs
     # watched at once plus a margin for the short sync handlers.
     max_threads: int = 320
+    max_upload_mb: int = 64  # the largest file a visitor may upload (a PNG to read, a comparison ZIP to open)
+    # Logins for the whole page and API ("user:password" pairs). Empty: open. Never printed (repr=False).
+    auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     session_run_limit: int = 16  # runs (Compare tiles count one each) one tab or script may have going at once
     output_dir: Path = PROJECT_ROOT / "outputs"
     data_dir: Path = PROJECT_ROOT / "data"  # the run store (runs.sqlite3): journal and history
@@ -168,6 +171,20 @@ def _env_bool(env: dict[str, str], name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def parse_auth(text: str) -> tuple[tuple[str, str], ...]:
+    """'alice:pw1,bob:pw2' -> (("alice", "pw1"), ("bob", "pw2")); a pair without a password is an error."""
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        user, sep, password = item.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ValueError("PLAYGROUND_AUTH / --auth takes user:password pairs separated by commas "
+                             f"(got an entry for {user.strip()[:20]!r} without a password).")
+        pairs.append((user.strip(), password))
+    return tuple(pairs)
+
+
 def token_from_env(env: dict[str, str] | None = None) -> str | None:
     """The Krea token from ``KREA_API_TOKEN`` (curl docs, Krea skills) or ``KREA_API_KEY`` (SDK docs)."""
     env = os.environ if env is None else env
@@ -214,6 +231,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         share=_env_bool(env, "PLAYGROUND_SHARE", False),
         concurrency_limit=_env_int(env, "PLAYGROUND_CONCURRENCY", AppSettings.concurrency_limit),
         session_run_limit=_env_int(env, "PLAYGROUND_SESSION_RUNS", AppSettings.session_run_limit),
+        max_upload_mb=_env_int(env, "PLAYGROUND_MAX_UPLOAD_MB", AppSettings.max_upload_mb),
+        auth=parse_auth(env.get("PLAYGROUND_AUTH") or ""),
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
         data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),
         hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,

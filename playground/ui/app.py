@@ -197,4 +197,7 @@ def launch_options(settings: Settings) -> dict:
         "theme": theme(),
         "css_paths": [str(STYLE_PATH)],
         "enable_monitoring": False,
+        "max_file_size": f"{settings.app.max_upload_mb}mb",  # Gradio refuses larger uploads (413) before reading
+        "auth": list(settings.app.auth) or None,  # Gradio's own login page for the whole app and its API
+        "auth_message": "This Krea Playground is private: sign in with the login you were given.",
     }

@@ -1,0 +1,59 @@
+"""Hosting switches on the real app: a login for the whole page and API, and a cap on uploads."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import requests
+from gradio_client import Client
+
+from playground.settings import load_settings, parse_auth
+from tests.support import fast_settings, running_app
+
+
+@pytest.fixture(scope="module")
+def private_app(tmp_path_factory):
+    settings = fast_settings(tmp_path_factory.mktemp("private-out"))
+    settings = dataclasses.replace(settings, app=dataclasses.replace(settings.app, auth=(("alice", "pw-1"),),
+                                                                     max_upload_mb=1))
+    with running_app(settings) as app:
+        yield app
+
+
+def test_with_a_login_nothing_is_served_without_it(private_app):
+    assert requests.get(f"{private_app.url}config", timeout=10).status_code == 401
+    with pytest.raises(Exception):
+        Client(private_app.url, verbose=False)
+    client = Client(private_app.url, auth=("alice", "pw-1"), verbose=False)
+    try:
+        assert any(m["id"] == "bfl/flux-1-dev" for m in client.predict(api_name="/models"))
+    finally:
+        client.close()
+
+
+def test_a_wrong_password_is_refused(private_app):
+    answer = requests.post(f"{private_app.url}login", data={"username": "alice", "password": "nope"}, timeout=10)
+    assert answer.status_code in (400, 401)
+
+
+def test_uploads_over_the_cap_are_refused_before_they_are_kept(private_app):
+    session = requests.Session()
+    assert session.post(f"{private_app.url}login", data={"username": "alice", "password": "pw-1"},
+                        timeout=10).ok
+    big = session.post(f"{private_app.url}gradio_api/upload",
+                       files={"files": ("big.png", b"\0" * (2 * 1024 * 1024), "image/png")}, timeout=30)
+    assert big.status_code == 413, big.text[:200]
+    small = session.post(f"{private_app.url}gradio_api/upload",
+                         files={"files": ("small.png", b"\0" * 1024, "image/png")}, timeout=30)
+    assert small.ok, small.text[:200]
+
+
+def test_logins_are_read_as_user_password_pairs_and_a_missing_password_is_refused():
+    assert parse_auth("alice:pw1, bob:p:w2") == (("alice", "pw1"), ("bob", "p:w2"))
+    assert parse_auth("") == ()
+    with pytest.raises(ValueError, match="user:password"):
+        parse_auth("alice")
+    settings = load_settings({"PLAYGROUND_AUTH": "carol:secret", "PLAYGROUND_MAX_UPLOAD_MB": "5"})
+    assert settings.app.auth == (("carol", "secret",),) and settings.app.max_upload_mb == 5
+    assert "secret" not in repr(settings)
