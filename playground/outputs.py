@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import secrets
 import struct
 import tempfile
 import zlib
@@ -111,7 +112,10 @@ def save_final_png(data: bytes, output_dir: Path, metadata: dict[str, str]) -> t
     png, size = _as_png(data)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     model_part = _slug(metadata.get("model", "").split("/")[-1])
-    name = f"{stamp}_{model_part}_{metadata.get('seed') or 'noseed'}_{_slug(metadata.get('job_id', ''), 8)}.png"
+    # The random part makes the file's address unguessable: the page serves it by path, and on a shared app
+    # nobody should fetch another visitor's image by guessing a time, a model and a seed.
+    name = (f"{stamp}_{model_part}_{metadata.get('seed') or 'noseed'}_{_slug(metadata.get('job_id', ''), 8)}_"
+            f"{secrets.token_hex(8)}.png")
     day_dir = output_dir / stamp[:8]
     day_dir.mkdir(parents=True, exist_ok=True)
     path = day_dir / name

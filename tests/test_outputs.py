@@ -41,3 +41,19 @@ def test_a_jpeg_from_a_cdn_becomes_a_png_with_the_recipe(tmp_path):
     Image.new("RGB", (32, 32), "red").save(buffer, "JPEG")
     path, size = save_final_png(buffer.getvalue(), tmp_path, META)
     assert Image.open(path).format == "PNG" and size == (32, 32) and Image.open(path).text["job_id"] == "job-1"
+
+
+def test_saved_file_names_carry_an_unguessable_part(tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from playground.outputs import png_metadata, save_final_png
+
+    buffer = BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, format="PNG")
+    meta = png_metadata(prompt="p", model_id="bfl/flux-1-dev", params={}, seed=1, job_id="same-job", backend="x")
+    first, _ = save_final_png(buffer.getvalue(), tmp_path, meta)
+    second, _ = save_final_png(buffer.getvalue(), tmp_path, meta)
+    assert first != second  # same time, model, seed and job: still two addresses nobody can guess
+    assert len(first.stem.rsplit("_", 1)[-1]) == 16
