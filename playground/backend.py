@@ -6,7 +6,7 @@ import logging
 
 from playground.sandbox import SandboxServer
 from playground.sessions import Backend
-from playground.settings import Settings, replace
+from playground.settings import Settings, is_hosted, replace
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,13 @@ def start_backend(settings: Settings, catalog=None) -> Backend:
 
     `catalog` (default: the bundled one) is what the sandbox serves and validates against."""
     if not settings.use_sandbox:
-        return Backend(name="krea", client_settings=settings.client, shared_token=settings.token,
+        shared = settings.token
+        if shared and is_hosted(settings.app) and not settings.app.share_owner_token:
+            # Strangers must not spend the owner's account by default: each pastes their own token.
+            log.warning("hosted: KREA_API_TOKEN is not used for visitors (set PLAYGROUND_SHARE_OWNER_TOKEN=1 to "
+                        "let them run on it, ideally with PLAYGROUND_SPEND_CAP_USD)")
+            shared = None
+        return Backend(name="krea", client_settings=settings.client, shared_token=shared,
                        krea_settings=settings.client)
     sandbox = SandboxServer(settings.sandbox, catalog=catalog)
     sandbox.start()

@@ -176,7 +176,8 @@ class RunService:
     """Starts, stops, journals and resumes runs for sessions. One per app."""
 
     def __init__(self, catalog: Catalog, backend: Backend, sessions: SessionRegistry, output_dir: Path,
-                 store: RunStore, *, hosted: bool = False, session_run_limit: int = 16) -> None:
+                 store: RunStore, *, hosted: bool = False, session_run_limit: int = 16,
+                 spend_cap_usd: float | None = None) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
@@ -184,6 +185,7 @@ class RunService:
         self.store = store
         self.hosted = hosted
         self.session_run_limit = session_run_limit
+        self.spend_cap_usd = spend_cap_usd  # per UTC day, over every run on the owner's (env) token
         self._lock = threading.Lock()
         self._live: dict[str, threading.Event] = {}  # run id -> stop switch, for every run followed right now
         self._env_client: KreaClient | None = None
@@ -246,7 +248,22 @@ class RunService:
             raise RunRefused.invalid(exc.field, str(exc)) from None
         return model, body
 
-    def _route(self, session_id: str, new_runs: int = 1) -> Route:
+    def shared_spend_today(self) -> float:
+        today = datetime.now(timezone.utc).date().isoformat()
+        return self.store.spent(TokenSource.ENV, today)
+
+    def _check_spend_cap(self, route: Route, estimate_usd: float) -> None:
+        """Runs on the owner's token stop at the app's daily cap; a visitor's own token is theirs to spend."""
+        if self.spend_cap_usd is None or route.token_source != TokenSource.ENV:
+            return
+        spent = self.shared_spend_today()
+        if spent + estimate_usd > self.spend_cap_usd:
+            raise RunRefused(RunError(
+                ErrorKind.BUDGET, f"Not started: this app's shared budget of ${self.spend_cap_usd:.2f} a day is "
+                                  f"used up (${spent:.2f} spent today, this run ~${estimate_usd:.3f}). Paste "
+                                  "your own Krea API token to go on, or come back tomorrow (UTC).", field="budget"))
+
+    def _route(self, session_id: str, new_runs: int = 1, estimate_usd: float = 0.0) -> Route:
         if not self.sessions.has_token(session_id):
             raise RunRefused(NO_TOKEN)
         # Fairness: one tab or script cannot take every slot another visitor needs.
@@ -256,7 +273,9 @@ class RunService:
                 ErrorKind.RATE_LIMITED, f"You already have {going} runs going (at most {self.session_run_limit} at "
                                         "once per tab or script). Wait for one to finish, or stop one, then try "
                                         "again."))
-        return self.sessions.route(session_id)
+        route = self.sessions.route(session_id)
+        self._check_spend_cap(route, estimate_usd)
+        return route
 
     def start_generation(self, session_id: str, request: GenerationRequest, *, run_key: str = GENERATE_KEY,
                          cancel_if_abandoned: bool = False) -> Watch:
@@ -265,7 +284,7 @@ class RunService:
         tab). If the watcher leaves early the run goes on into History, or is cancelled (DELETE) when
         `cancel_if_abandoned` (a script that cancels its call)."""
         model, body = self.prepare_generation(request)
-        route = self._route(session_id)
+        route = self._route(session_id, estimate_usd=model.price.usd or 0.0)
 
         def begin():
             # The stop switch is taken when watching starts, so a run never watched holds none; it is released
@@ -363,7 +382,7 @@ class RunService:
         `cancel_if_abandoned`."""
         plan = self.plan_comparison(session_id, request)
         self.check_budget(plan, request.allow_unpriced)
-        route = self._route(session_id, len(plan.adapted))
+        route = self._route(session_id, len(plan.adapted), plan.preflight.cost_usd or 0.0)
         return plan, self._watched(session_id, key_prefix, cancel_if_abandoned,
                                    lambda: self._comparison(session_id, key_prefix, route, plan, request))
 
@@ -412,7 +431,7 @@ class RunService:
         snapshots, which starts the jobs when first read; stopping works as for ``start_comparison``. No budget
         cap: the caller shows the cost (``plan.preflight``) before anyone presses the button."""
         plan = self.plan_rerun(session_id, items)
-        route = self._route(session_id, len(plan.adapted))
+        route = self._route(session_id, len(plan.adapted), plan.preflight.cost_usd or 0.0)
         return plan, self._watched(session_id, key_prefix, False,
                                    lambda: self._rerun(session_id, key_prefix, route, plan))
 

@@ -107,6 +107,10 @@ class AppSettings:
     max_upload_mb: int = 64  # the largest file a visitor may upload (a PNG to read, a comparison ZIP to open)
     # Logins for the whole page and API ("user:password" pairs). Empty: open. Never printed (repr=False).
     auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Hosted with KREA_API_TOKEN: visitors run on the owner's account only when this is switched on; otherwise
+    # each visitor pastes their own token. With it, `spend_cap_usd` bounds what they all spend per UTC day.
+    share_owner_token: bool = False
+    spend_cap_usd: float | None = None
     session_run_limit: int = 16  # runs (Compare tiles count one each) one tab or script may have going at once
     output_dir: Path = PROJECT_ROOT / "outputs"
     data_dir: Path = PROJECT_ROOT / "data"  # the run store (runs.sqlite3): journal and history
@@ -232,6 +236,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         concurrency_limit=_env_int(env, "PLAYGROUND_CONCURRENCY", AppSettings.concurrency_limit),
         session_run_limit=_env_int(env, "PLAYGROUND_SESSION_RUNS", AppSettings.session_run_limit),
         max_upload_mb=_env_int(env, "PLAYGROUND_MAX_UPLOAD_MB", AppSettings.max_upload_mb),
+        share_owner_token=_env_bool(env, "PLAYGROUND_SHARE_OWNER_TOKEN", False),
+        spend_cap_usd=_env_float(env, "PLAYGROUND_SPEND_CAP_USD", -1.0) if (env.get("PLAYGROUND_SPEND_CAP_USD") or
+                                                                           "").strip() else None,
         auth=parse_auth(env.get("PLAYGROUND_AUTH") or ""),
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
         data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),

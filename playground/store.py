@@ -352,6 +352,13 @@ class RunStore:
             ).fetchone()
         return int(count), float(spent)
 
+    def spent(self, token_source: str, since: str | None) -> float:
+        """Dollars spent by runs made with one kind of token (e.g. the owner's) since an ISO time."""
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE token_source = ? AND "
+                                   "started_at >= ?", (token_source, since or "")).fetchone()
+        return float(row[0])
+
     def models_used(self, owner: str | None) -> list[str]:
         with self._lock:
             if owner is None:

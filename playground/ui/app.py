@@ -92,7 +92,8 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
     sessions = SessionRegistry(backend)
     store = RunStore(settings.app.data_dir)
     service = RunService(catalog, backend, sessions, settings.app.output_dir, store,
-                         hosted=is_hosted(settings.app), session_run_limit=settings.app.session_run_limit)
+                         hosted=is_hosted(settings.app), session_run_limit=settings.app.session_run_limit,
+                         spend_cap_usd=settings.app.spend_cap_usd)
     service.resume_unfinished()  # jobs a previous run of the app left unfinished (killed, restarted)
     # delete_cache: every hour, drop cached files (previews, copies of results) older than a day, so a long-running
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
@@ -102,7 +103,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
-        gr.HTML(backend_banner(backend.name, backend.base_url))
+        gr.HTML(backend_banner(backend.name, backend.base_url, banner_note(settings, backend)))
         build_token_box(ctx)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
@@ -134,6 +135,18 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         demo.unload(forget_session)
         register_api(service, settings.app.concurrency_limit)
     return demo, service
+
+
+def banner_note(settings: Settings, backend: Backend) -> str:
+    """On a hosted app, whose account pays and within which limits (empty: the usual wording)."""
+    if backend.is_sandbox or not is_hosted(settings.app):
+        return ""
+    if not backend.shared_token:
+        return "Paste your own Krea API token below to generate: your jobs are billed to your account."
+    cap = settings.app.spend_cap_usd
+    return (f"Jobs are billed to this app's owner: at most {settings.app.session_run_limit} runs at once per "
+            "visitor" + (f", and ${cap:.2f} a day for everyone together" if cap is not None else "")
+            + ". With your own token (below), they are billed to you instead.")
 
 
 def wire_links(ctx: UIContext, tabs: gr.Tabs, generate, compare) -> None:

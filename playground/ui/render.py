@@ -92,11 +92,14 @@ def status_html(update: RunUpdate | None, expected_seconds: float | None = None,
     return body
 
 
-def backend_banner(name: str, base_url: str) -> str:
+def backend_banner(name: str, base_url: str, note: str = "") -> str:
     if name == "sandbox":
         return ('<div class="backend-banner sandbox" id="backend-banner"><b>Sandbox mode</b> · no API token set, '
                 "so jobs run on the local Krea-compatible sandbox. Images are rendered locally by a procedural "
                 "renderer, <b>not by the real models</b>; timings are scaled down. Set <code>KREA_API_TOKEN</code> "
                 "to use Krea's API.</div>")
+    if note:
+        return (f'<div class="backend-banner live" id="backend-banner"><b>Live: Krea API</b> · jobs go to '
+                f"<code>{escape(base_url)}</code>. {escape(note)}</div>")
     return (f'<div class="backend-banner live" id="backend-banner"><b>Live: Krea API</b> · jobs go to '
             f"<code>{escape(base_url)}</code> and are billed to your Krea account.</div>")

@@ -57,3 +57,59 @@ def test_logins_are_read_as_user_password_pairs_and_a_missing_password_is_refuse
     settings = load_settings({"PLAYGROUND_AUTH": "carol:secret", "PLAYGROUND_MAX_UPLOAD_MB": "5"})
     assert settings.app.auth == (("carol", "secret",),) and settings.app.max_upload_mb == 5
     assert "secret" not in repr(settings)
+
+
+OWNER = "owner-token-for-tests-0042"
+
+
+@pytest.fixture(scope="module")
+def owner_krea():
+    from playground.sandbox import SandboxServer
+    from playground.settings import SandboxSettings
+
+    with SandboxServer(SandboxSettings(speed=0.01, min_job_seconds=0.3, required_token=OWNER)) as krea:
+        yield krea
+
+
+def hosted_krea_app(krea, tmp_path_factory, **app_changes):
+    from playground.settings import AppSettings, ClientSettings, PollPolicy, Settings
+    from tests.support import free_port
+
+    client = ClientSettings(base_url=krea.base_url, download_host_suffixes=(),
+                            poll=PollPolicy(initial_interval=0.05, max_interval=0.2, deadline=30))
+    app = AppSettings(output_dir=tmp_path_factory.mktemp("o"), data_dir=tmp_path_factory.mktemp("d"),
+                      port=free_port(), hosted=True, **app_changes)
+    return running_app(Settings(token=OWNER, use_sandbox=False, client=client, app=app))
+
+
+def test_hosted_the_owner_token_is_not_given_to_visitors_unless_switched_on(owner_krea, tmp_path_factory):
+    from gradio_client.exceptions import AppError
+
+    with hosted_krea_app(owner_krea, tmp_path_factory) as app:
+        client = Client(app.url, verbose=False)
+        with pytest.raises(AppError, match="Paste yours"):
+            client.predict(model="bfl/flux-1-dev", prompt="not on the owner", api_name="/generate")
+        page = requests.get(app.url, timeout=10).text + requests.get(f"{app.url}config", timeout=10).text
+        assert "Paste your own Krea API token" in page and OWNER not in page
+        client.close()
+    assert not [j for j in owner_krea.engine.jobs if j.prompt == "not on the owner"]
+
+
+def test_with_the_owner_token_shared_a_daily_spend_cap_stops_visitors_and_the_page_says_so(owner_krea,
+                                                                                            tmp_path_factory):
+    from gradio_client.exceptions import AppError
+
+    from playground.catalog import load_catalog
+
+    price = load_catalog().get("bfl/flux-1-dev").price.usd
+    with hosted_krea_app(owner_krea, tmp_path_factory, share_owner_token=True, spend_cap_usd=price * 1.5) as app:
+        assert "$0.01 a day for everyone together" in requests.get(f"{app.url}config", timeout=10).text
+        client = Client(app.url, verbose=False)
+        try:
+            _, record = client.predict(model="bfl/flux-1-dev", prompt="on the owner", api_name="/generate")
+            assert record["phase"] == "done" and record["cost_usd"] == price
+            with pytest.raises(AppError, match="shared budget"):  # a second one would pass the cap
+                client.predict(model="bfl/flux-1-dev", prompt="over the cap", api_name="/generate")
+        finally:
+            client.close()
+    assert not [j for j in owner_krea.engine.jobs if j.prompt == "over the cap"]
