@@ -327,9 +327,11 @@ def _finish(client, base, job, clock, last_preview, output_dir, backend, stop=No
                                                               "already finished and is billed. The image is still "
                                                               f"at {job.urls[0]}"))
         return
-    except (KreaError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001  (a bug of ours too: the billed image must not vanish with it)
         # The job succeeded and may be billed: never drop it silently. Say where the image still is.
-        reason = exc.user_message if isinstance(exc, KreaError) else str(exc)
+        if not isinstance(exc, (KreaError, OSError, ValueError)):
+            log.exception("saving the image of job %s broke", job.job_id)
+        reason = exc.user_message if isinstance(exc, KreaError) else f"{exc.__class__.__name__}: {exc}."
         yield base.evolve(phase=Phase.FAILED, status=job.status, label="Download failed", timings=clock.timings(),
                           preview=last_preview,
                           error=RunError(ErrorKind.BAD_IMAGE, f"The image was made (job {job.job_id}) but could "

@@ -298,3 +298,16 @@ def test_the_picture_shown_is_the_final_image_else_a_live_or_stopped_runs_previe
     assert live.evolve(phase=Phase.DONE, image_path="f.png").picture == "f.png"
     assert live.evolve(phase=Phase.CANCELLED).picture == "p.jpg"  # a stopped run keeps what it showed
     assert live.evolve(phase=Phase.FAILED).picture is None  # a failed run's preview is not a result
+
+
+def test_a_bug_while_saving_a_billed_image_still_says_where_the_image_is(client, tmp_path, monkeypatch):
+    import playground.generate as generate
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("an unexpected bug")
+
+    monkeypatch.setattr(generate, "save_final_png", broken)
+    final = list(run(client, tmp_path))[-1]
+    assert final.phase == Phase.FAILED and final.error.kind == "bad_image"
+    assert final.job_id in final.error.message and "/files/" in final.error.message  # the image's address
+    assert RunRecord.from_update(final, FLUX).cost_usd == FLUX.price.usd  # completed: billed, and said so
