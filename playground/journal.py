@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from playground.catalog import Catalog, Model
+from playground.catalog import Catalog
 from playground.runs import Phase, RunRecord, RunUpdate
 from playground.store import RunStore, TokenSource
 
@@ -66,15 +66,11 @@ class Journal:
             self.run_id = update.run_id
             if self.on_first is not None:
                 self.on_first(update.run_id)
-        record = update_record(update, model, self.origin)
+        record = RunRecord.from_update(update, model, notes=self.origin.notes, group_id=self.origin.group_id)
         owner = self.origin.owner() if callable(self.origin.owner) else self.origin.owner
         self.store.save(record, owner=owner, token_source=self.origin.token_source,
                         api_base=self.origin.api_base, label=update.label)
         self._last_key = key
-
-
-def update_record(update: RunUpdate, model: Model, origin: RunOrigin) -> RunRecord:
-    return RunRecord.from_update(update, model, notes=origin.notes, group_id=origin.group_id)
 
 
 def journaled(stream: Iterator[RunUpdate], journal: Journal) -> Iterator[RunUpdate]:

@@ -20,7 +20,6 @@ from playground.catalog import Catalog, Model
 from playground.outputs import SOFTWARE
 
 GENERATE_RESERVED = ("tab", "model", "prompt", "seed")
-COMPARE_KEYS = ("prompt", "models", "width", "height", "seed", "steps", "guidance")
 
 
 @dataclass(frozen=True)

@@ -359,15 +359,6 @@ class RunStore:
                                    "started_at >= ?", (token_source, since or "")).fetchone()
         return float(row[0])
 
-    def models_used(self, owner: str | None) -> list[str]:
-        with self._lock:
-            if owner is None:
-                rows = self._db.execute("SELECT DISTINCT model_id FROM runs ORDER BY model_id").fetchall()
-            else:
-                rows = self._db.execute("SELECT DISTINCT model_id FROM runs WHERE owner = ? ORDER BY model_id",
-                                        (owner,)).fetchall()
-        return [r[0] for r in rows]
-
     @staticmethod
     def _stored(row: sqlite3.Row) -> StoredRun:
         size = (row["image_width"], row["image_height"]) if row["image_width"] is not None else None

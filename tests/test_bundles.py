@@ -14,17 +14,14 @@ import pytest
 from PIL import Image
 
 from playground import bundles
-from playground.backend import start_backend, stop_backend
 from playground.bundles import BundleError, image_bytes, image_verdict, read_bundle, record_from_manifest, \
     regression_summary, regression_table
 from playground.catalog import load_catalog
 from playground.compare import export_zip
 from playground.runs import Phase, RunRefused
 from playground.sandbox import Fault
-from playground.service import ComparisonRequest, RunService
-from playground.sessions import SessionRegistry
-from playground.settings import AppSettings, PollPolicy, SandboxSettings, Settings
-from playground.store import RunStore
+from playground.service import ComparisonRequest
+from tests.support import sandbox_service
 
 CATALOG = load_catalog()
 SESSION = "bundle-tests"
@@ -33,15 +30,8 @@ THREE = ("krea/krea-2/medium", "bfl/flux-1-dev", "openai/gpt-image-2")  # GPT Im
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    settings = Settings(use_sandbox=True, sandbox=SandboxSettings(speed=0.01, min_job_seconds=0.3),
-                        app=AppSettings(output_dir=tmp_path_factory.mktemp("out"),
-                                        sandbox_poll=PollPolicy(initial_interval=0.03, max_interval=0.1)))
-    backend = start_backend(settings, CATALOG)
-    try:
-        yield RunService(CATALOG, backend, SessionRegistry(backend), settings.app.output_dir,
-                         RunStore(tmp_path_factory.mktemp("data")))
-    finally:
-        stop_backend(backend)
+    with sandbox_service(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture

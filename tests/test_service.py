@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from playground.backend import start_backend, stop_backend
 from playground.catalog import MAX_SEED, load_catalog
 from playground.compare import SharedSettings, adapt
 from playground.runs import Phase, RunRefused
-from playground.service import ComparisonRequest, GenerationRequest, RunService
-from playground.sessions import SessionRegistry
-from playground.settings import AppSettings, PollPolicy, SandboxSettings, Settings
-from playground.store import RunStore
+from playground.service import ComparisonRequest, GenerationRequest
+from tests.support import sandbox_service
 
 CATALOG = load_catalog()
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    settings = Settings(use_sandbox=True, sandbox=SandboxSettings(speed=0.01, min_job_seconds=0.3),
-                        app=AppSettings(output_dir=tmp_path_factory.mktemp("out"),
-                                        sandbox_poll=PollPolicy(initial_interval=0.03, max_interval=0.1)))
-    backend = start_backend(settings, CATALOG)
-    try:
-        yield RunService(CATALOG, backend, SessionRegistry(backend), settings.app.output_dir,
-                         RunStore(tmp_path_factory.mktemp("data")))
-    finally:
-        stop_backend(backend)
+    with sandbox_service(tmp_path_factory) as running:
+        yield running
 
 
 def refusal(call) -> RunRefused:

@@ -25,7 +25,7 @@ from playground.history import (
 from playground.krea.errors import ErrorKind
 from playground.recipes import CompareRecipe, RecipeError, recipe_from_body
 from playground.runs import RunError
-from playground.store import RunFilter, StoredRun
+from playground.store import RunFilter
 from playground.ui.context import UIContext
 from playground.ui.render import error_html
 
@@ -36,7 +36,6 @@ REFRESH_SECONDS = 2.0
 class HistoryView:
     """What one refresh shows; kept per tab so a selection maps back to its run."""
 
-    run_ids: list[str]
     gallery_ids: list[str]
     signature: tuple
 
@@ -88,18 +87,14 @@ def build_history_tab(ctx: UIContext, tab: gr.Tab, tabs: gr.Tabs, generate, comp
 
     # --- refreshing ------------------------------------------------------------------------------------------
 
-    def find(session: str, search_text, model_id, phase, when_value, day_text) -> tuple[list[StoredRun], str]:
-        since, until = date_range(when_value, day_text)
-        wanted = RunFilter(search=search_text or "", model_id=model_id or None, phase=phase or None, since=since,
-                           until=until)
-        return ctx.service.history(session, wanted), ""
-
     def render(request: gr.Request, opened, old_view, search_text, model_id, phase, when_value, day_text,
                force: bool = True):
         session = request.session_hash or "anonymous"
         opened = opened or datetime.now(timezone.utc).isoformat(timespec="seconds")  # as runs.started_at
         try:
-            runs, _ = find(session, search_text, model_id, phase, when_value, day_text)
+            since, until = date_range(when_value, day_text)
+            runs = ctx.service.history(session, RunFilter(search=search_text or "", model_id=model_id or None,
+                                                          phase=phase or None, since=since, until=until))
             note = ""
         except DateError as exc:
             runs, note = [], error_html(RunError(ErrorKind.INVALID, str(exc), field="day"))
@@ -111,7 +106,7 @@ def build_history_tab(ctx: UIContext, tab: gr.Tab, tabs: gr.Tabs, generate, comp
             return (opened, old_view, counts, gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=unfinished))
         items = gallery_items(runs, ctx.catalog)
         ids = {s.record.image_path: s.run_id for s in runs}
-        new_view = HistoryView([s.run_id for s in runs], [ids[path] for path, _ in items], signature)
+        new_view = HistoryView([ids[path] for path, _ in items], signature)
         return (opened, new_view, counts, note, items, history_table_html(runs, ctx.catalog),
                 gr.Timer(active=unfinished))
 
