@@ -187,10 +187,15 @@ class KreaClient:
         data = self._call(self._submit, "POST", path, json=dict(body), headers=headers, known_fields=known)
         return self._job(data, f"POST {path}")
 
-    def get_job(self, job_id: str) -> Job:
-        """``GET /jobs/{id}``."""
+    def get_job(self, job_id: str, stop: threading.Event | None = None) -> Job:
+        """``GET /jobs/{id}``. Setting ``stop`` cuts a poll in flight within about a second (it then raises a
+        :class:`errors.TransportError`; the caller looks at ``stop``) instead of after the read timeout."""
         path = self._job_path(job_id)
-        return self._job(self._call(self._api, "GET", path), f"GET {path}")
+        if stop is None:
+            return self._job(self._call(self._api, "GET", path), f"GET {path}")
+        bound = time.monotonic() + self.settings.connect_timeout + self.settings.read_timeout + 1.0
+        with transport.Watch(stop, bound):  # the timeouts bound the call; the Watch only adds Stop
+            return self._job(self._call(self._api, "GET", path), f"GET {path}")
 
     def cancel_job(self, job_id: str) -> Job:
         """``DELETE /jobs/{id}``, then the job as it now stands (from the answer if it is a job, else a GET)."""
@@ -310,7 +315,11 @@ class KreaClient:
         if not transient or attempt > policy.total:
             return None
         backoff = min(policy.backoff_max, policy.backoff_factor * 2 ** (attempt - 1))
-        return backoff + random.uniform(0, policy.backoff_jitter)
+        wait = backoff + random.uniform(0, policy.backoff_jitter)
+        # A host that says when to come back (429/503 with Retry-After) is asked no sooner; a wait past the
+        # deadline ends the download at once rather than sleeping into it (download_image checks).
+        hint = getattr(problem, "retry_after", None)
+        return max(wait, hint) if hint is not None else wait
 
     def _fetch_image(self, url: str, watch: transport.Watch) -> bytes:
         """One try: follow up to MAX_DOWNLOAD_REDIRECTS allowed hops, then the capped body."""
@@ -333,7 +342,8 @@ class KreaClient:
                     raise errors.BadImage(
                         f"HTTP {response.status_code} from {host}", response.status_code,
                         f"The image could not be downloaded (HTTP {response.status_code} from {host}); "
-                        "the link may have expired.")
+                        "the link may have expired.",
+                        retry_after=errors.parse_retry_after(response.headers.get("Retry-After")))
 
                 def going_on() -> None:
                     if watch.ended():

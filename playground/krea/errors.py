@@ -307,8 +307,10 @@ class BadImage(KreaError):
 
     kind: ClassVar[ErrorKind] = ErrorKind.BAD_IMAGE
 
-    def __init__(self, message: str, status: int | None = None, user_message: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, user_message: str | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message, status, None, user_message or f"The result image could not be used: {message}.")
+        self.retry_after = retry_after  # the image host's Retry-After (on a 429/503), in seconds
 
 
 class DownloadStopped(BadImage):

@@ -61,13 +61,22 @@ def _change_key(job: Job) -> tuple:
 
 
 class PollingFollower:
-    """Follows a job by polling ``fetch(job_id)`` (normally ``KreaClient.get_job``)."""
+    """Follows a job by polling ``fetch(job_id, stop)`` (normally ``KreaClient.get_job``, which ends a poll in
+    flight when ``stop`` is set)."""
 
-    def __init__(self, fetch: Callable[[str], Job], poll: PollPolicy,
+    def __init__(self, fetch: Callable[[str, threading.Event], Job], poll: PollPolicy,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._poll = poll
         self._clock = clock
+
+    def _fetch_unless_stopped(self, job_id: str, stop: threading.Event) -> Job:
+        try:
+            return self._fetch(job_id, stop)
+        except KreaError:
+            if stop.is_set():
+                raise _Stopped() from None
+            raise
 
     def follow(self, job_id: str, stop: threading.Event | None = None) -> Iterator[Job]:
         stop = stop or threading.Event()  # a private event keeps one code path (stop.wait is our sleep)
@@ -81,7 +90,9 @@ class PollingFollower:
         while not stop.is_set():
             wait = next(intervals)
             try:
-                job = self._fetch(job_id)
+                job = self._fetch_unless_stopped(job_id, stop)
+            except _Stopped:
+                return
             except BAD_ANSWER_ERRORS as exc:
                 bad_answers += 1
                 if bad_answers > self._poll.bad_answer_retries:
@@ -110,6 +121,10 @@ class PollingFollower:
             # One last poll lands on the deadline rather than past it.
             if stop.wait(min(wait, deadline - now)):
                 return
+
+
+class _Stopped(Exception):
+    """A Stop cut a poll short: no error of the job's."""
 
 
 def wait_for_job(follower: JobFollower, job_id: str, stop: threading.Event | None = None) -> Job:

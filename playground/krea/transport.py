@@ -71,6 +71,10 @@ class CappedRetry(Retry):
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> CappedRetry:
+        watch = getattr(_current, "watch", None)
+        if watch is not None and watch.ended():
+            # The exchange was cut by a Stop (or its deadline): trying again would only be cut again.
+            raise MaxRetryError(_pool, url or "", error or ResponseError(f"ended: {watch.ended()}"))
         if response is not None and error is None:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.retry_after_max:
@@ -181,9 +185,10 @@ def _session(retry: Retry, settings: ClientSettings, auth: requests.auth.AuthBas
 
 
 def build_api_session(token: str | None, settings: ClientSettings) -> requests.Session:
-    """GET/DELETE session: token on API calls only, idempotent retries."""
+    """GET/DELETE session: token on API calls only, idempotent retries; a poll in flight can be cut by a
+    :class:`Watch` (Stop). The submit session is never watched: cutting a POST could lose a created job."""
     auth = BearerAuth(token, settings.base_url) if token else NoAuth()
-    return _session(read_retry(settings.retry), settings, auth, "application/json")
+    return _session(read_retry(settings.retry), settings, auth, "application/json", WatchedAdapter)
 
 
 def build_submit_session(token: str | None, settings: ClientSettings) -> requests.Session:
@@ -254,7 +259,7 @@ class Watch:
     byte of a body that trickles in. A blocked read cannot look at a clock, so a watchdog thread shuts the
     exchange's socket down; the read returns at once and the caller asks :meth:`ended` why.
 
-    Only sessions built with :class:`WatchedAdapter` are watched (the download session). The connect itself
+    Only sessions built with :class:`WatchedAdapter` are watched (downloads, and polls). The connect itself
     is bounded by the connect timeout only.
     """
 
@@ -267,12 +272,13 @@ class Watch:
         self._done = threading.Event()
 
     def __enter__(self) -> Watch:
+        self._outer = getattr(_current, "watch", None)  # a download inside a watched follow: restored on exit
         _current.watch = self
         threading.Thread(target=self._watch, name="krea-download-watch", daemon=True).start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _current.watch = None
+        _current.watch = self._outer
         with self._lock:
             self._conn = None  # from now on the connection may serve someone else: never cut it
         self._done.set()

@@ -58,7 +58,7 @@ def scripted(*steps):
     calls: list[str] = []
     steps = list(steps)
 
-    def fetch(job_id: str) -> Job:
+    def fetch(job_id: str, stop=None) -> Job:
         calls.append(job_id)
         step = steps.pop(0) if len(steps) > 1 else steps[0]
         if isinstance(step, Exception):

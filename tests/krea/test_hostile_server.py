@@ -29,6 +29,7 @@ from playground.krea.errors import (
     JobFailed,
     ServerError,
     Timeout,
+    TransportError,
 )
 from playground.runs import Phase, RunRecord
 from playground.settings import ClientSettings, PollPolicy, RetryPolicy, replace
@@ -99,12 +100,15 @@ class Hostile:
 # --- behaviours ---------------------------------------------------------------------------------------------
 
 
-def reply(status: int, body: dict | bytes | str, content_type: str = "application/json") -> Route:
+def reply(status: int, body: dict | bytes | str, content_type: str = "application/json",
+          headers: dict[str, str] | None = None) -> Route:
     data = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
 
     def route(handler, hostile):
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
@@ -344,6 +348,52 @@ class TestDownloadStop:
         final = list(run(client, tmp_path, stop=stop))[-1]
         assert stop.since() < 1.0
         assert final.phase == Phase.CANCELLED and hostile.hits["DELETE /jobs/job-1"] == 1
+
+
+    def test_stop_cuts_a_hanging_poll_and_cancels_the_job(self, hostile, tmp_path):
+        # A poll in flight used to hold Stop until the read timeout (30 s by default).
+        hostile.on("POST", FLUX.path, reply(200, job("queued")))
+        hostile.on("GET", "/jobs/job-1", reply(200, job("processing")), hang)
+        hostile.on("DELETE", "/jobs/job-1", reply(200, job("cancelled")))
+        stop = press_when(hostile.arrival("/jobs/job-1"), after=0.5)  # the second poll is hanging by then
+        with KreaClient(TOKEN, settings_for(hostile, read_timeout=30.0)) as client:
+            final = list(run(client, tmp_path, stop=stop))[-1]
+        assert stop.since() < 1.0
+        assert hostile.hits["GET /jobs/job-1"] == 2
+        assert final.phase == Phase.CANCELLED and hostile.hits["DELETE /jobs/job-1"] == 1
+
+    def test_a_cut_poll_leaves_the_pool_usable(self, hostile, tmp_path):
+        hostile.on("GET", "/jobs/job-1", hang)
+        stop = press_when(hostile.arrival("/jobs/job-1"), after=0.2)
+        with KreaClient(TOKEN, settings_for(hostile, read_timeout=30.0)) as client:
+            with pytest.raises(TransportError):  # the caller looks at its Stop to know why
+                client.get_job("job-1", stop=stop)
+            assert stop.since() < 1.0
+            hostile.on("GET", "/jobs/job-1", reply(200, job("processing")))
+            assert client.get_job("job-1", stop=threading.Event()).status == "processing"
+            assert client.get_job("job-1").status == "processing"
+
+
+class TestDownloadRetryAfter:
+    def test_a_busy_image_host_is_asked_again_no_sooner_than_it_said(self, hostile):
+        data = png_bytes()
+        hostile.on("GET", "/img.png", reply(503, "busy", "text/plain", {"Retry-After": "0.6"}),
+                   reply(200, data, "image/png"))
+        with KreaClient(TOKEN, settings_for(hostile, download_timeout=5.0)) as client:
+            started = time.monotonic()
+            assert client.download_image(f"{hostile.url}/img.png") == data
+        assert time.monotonic() - started >= 0.6  # FAST_RETRY alone would have tried again after 0.01 s
+        assert hostile.hits["GET /img.png"] == 2
+
+    def test_a_retry_after_past_the_deadline_ends_the_download_at_once(self, hostile):
+        hostile.on("GET", "/img.png", reply(429, "slow down", "text/plain", {"Retry-After": "30"}))
+        with KreaClient(TOKEN, settings_for(hostile, download_timeout=2.0)) as client:
+            started = time.monotonic()
+            with pytest.raises(BadImage) as info:
+                client.download_image(f"{hostile.url}/img.png")
+        assert time.monotonic() - started < 0.5  # not a 2 s sleep into the deadline
+        assert hostile.hits["GET /img.png"] == 1
+        assert "KREA_DOWNLOAD_TIMEOUT" in info.value.user_message
 
 
 # --- 2. answers are read under a cap -----------------------------------------------------------------------
