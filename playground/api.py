@@ -39,6 +39,10 @@ def _file(path: str | None) -> FileData | None:
     return FileData(path=path) if path else None
 
 
+def _file_dict(path: str | None) -> dict[str, Any] | None:
+    return FileData(path=path).model_dump() if path else None
+
+
 def model_info(model: Model) -> dict[str, Any]:
     """What a script needs to call a model: its id, size style, parameters with ranges, price and time."""
     return {
@@ -130,7 +134,9 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
             raise _refusal(refused) from None
         async for snapshot in snapshots:
             records = snapshot.records(list(plan.adapted), plan.group_id)
-            yield [_file(r.image_path) for r in records], [r.to_dict() for r in records]
+            # As dicts: Gradio copies files into its cache (the only place it serves them from, see
+            # ui/private_files.py) by walking dicts and lists, and would not look inside a list of models.
+            yield [_file_dict(r.image_path) for r in records], [r.to_dict() for r in records]
 
     def runs(
         search: str = "",

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from playground.api import register_api
 from playground.catalog import Catalog
@@ -22,6 +23,7 @@ from playground.ui.compare_tab import build_compare_tab
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.history_tab import build_history_tab
+from playground.ui.private_files import PrivateFolders
 from playground.ui.render import backend_banner, status_html
 from playground.ui.token_box import build_token_box
 
@@ -207,6 +209,9 @@ def launch_options(settings: Settings) -> dict:
         "footer_links": ["api", "settings"],
         # Finished PNGs and preview JPEGs: the API's FileData outputs are served from these folders.
         "allowed_paths": [str(settings.app.output_dir), str(PREVIEW_DIR)],
+        # …but only for Gradio to copy them into its cache: direct reads by their own paths are refused.
+        "app_kwargs": {"middleware": [Middleware(PrivateFolders, folders=(
+            settings.app.output_dir, PREVIEW_DIR, settings.app.data_dir))]},
         "theme": theme(),
         "css_paths": [str(STYLE_PATH)],
         "enable_monitoring": False,

@@ -113,3 +113,48 @@ def test_with_the_owner_token_shared_a_daily_spend_cap_stops_visitors_and_the_pa
         finally:
             client.close()
     assert not [j for j in owner_krea.engine.jobs if j.prompt == "over the cap"]
+
+
+@pytest.fixture(scope="module")
+def hosted_app(tmp_path_factory):
+    settings = fast_settings(tmp_path_factory.mktemp("hosted-out"))
+    settings = dataclasses.replace(settings, app=dataclasses.replace(settings.app, hosted=True))
+    with running_app(settings) as app:
+        yield app
+
+
+def test_an_image_is_served_only_under_an_address_given_to_its_own_session(hosted_app):
+    """Gradio serves files by path and knows no session in a file request (an <img> carries none), so an
+    image's address is its capability: the run's file is never served by its own path, and the copy Gradio
+    serves sits under a keyed 256-bit hash; only the session that owns the run is ever told that address."""
+    import re
+    from pathlib import Path
+
+    owner = Client(hosted_app.url, verbose=False, download_files=False)
+    other = Client(hosted_app.url, verbose=False, download_files=False)
+    try:
+        image, record = owner.predict(model="bfl/flux-1-dev", prompt="mine alone", api_name="/generate")
+        assert record["phase"] == "done"
+        served = image["url"]
+        match = re.search(r"/gradio_api/file=(.*)/([0-9a-f]{64})/([^/]+\.png)$", served)
+        assert match, served
+        [saved] = Path(hosted_app.settings.app.output_dir).rglob(match.group(3))  # the run's own file
+        assert re.search(r"[0-9a-f]{16,}", saved.name)  # random: not derivable from time, model and seed
+        assert requests.get(served, timeout=10).ok  # the address the owner was given works
+
+        # Known paths of the saved file, the run store and the outputs folder are refused to anyone.
+        for path in (saved, hosted_app.settings.app.data_dir / "runs.sqlite3", saved.parent):
+            answer = requests.get(f"{hosted_app.url}gradio_api/file={path}", timeout=10)
+            assert answer.status_code == 403, (path, answer.status_code)
+
+        images, _ = owner.predict(prompt="ours alone", models=["bfl/flux-1-dev", "krea/krea-2/medium"],
+                                  api_name="/compare")
+        for tile in images:  # Compare's images, too, are handed out only as cache addresses
+            assert re.search(r"/gradio_api/file=.*/[0-9a-f]{64}/[^/]+\.png$", tile["url"]), tile["url"]
+
+        # The other session is never told the address: its history and /runs do not name the run.
+        theirs = other.predict(api_name="/runs")
+        assert record["run_id"] not in str(theirs) and saved.name not in str(theirs)
+    finally:
+        owner.close()
+        other.close()
