@@ -57,3 +57,16 @@ def test_saved_file_names_carry_an_unguessable_part(tmp_path):
     second, _ = save_final_png(buffer.getvalue(), tmp_path, meta)
     assert first != second  # same time, model, seed and job: still two addresses nobody can guess
     assert len(first.stem.rsplit("_", 1)[-1]) == 16
+
+
+def test_a_small_jpeg_preview_is_stored_as_it_came_and_anything_else_becomes_a_small_jpeg():
+    from playground.outputs import save_preview
+
+    small = io.BytesIO()
+    Image.new("RGB", (384, 256), "navy").save(small, "JPEG", quality=75)
+    assert open(save_preview(small.getvalue(), "job-pass", 1), "rb").read() == small.getvalue()  # no re-encode
+    for name, size, kind in (("job-big", (1024, 768), "JPEG"), ("job-png", (300, 200), "PNG")):
+        buffer = io.BytesIO()
+        Image.new("RGB", size, "olive").save(buffer, kind)
+        with Image.open(save_preview(buffer.getvalue(), name, 1)) as stored:
+            assert stored.format == "JPEG" and max(stored.size) <= 512

@@ -5,8 +5,9 @@ See docs/SANDBOX.md for what it matches of Krea's API and what it does not.
 
 from .engine import JobEngine
 from .faults import Fault
-from .renderer import render_image, render_preview
+from .renderer import render_image, render_preview, render_previews
 from .runner import SandboxServer
 from .server import create_app
 
-__all__ = ["Fault", "JobEngine", "SandboxServer", "create_app", "render_image", "render_preview"]
+__all__ = ["Fault", "JobEngine", "SandboxServer", "create_app", "render_image", "render_preview",
+           "render_previews"]

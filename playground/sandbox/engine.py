@@ -23,7 +23,6 @@ that would make running + backlogged exceed ``concurrency_limit + backlog_limit`
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import json
 import logging
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 from playground.catalog import Catalog, output_size
 from playground.settings import SandboxSettings
 
+from .job_files import FINAL_NAME, Renderer, render_files
 from .faults import FaultRegistry, JobFaults
 
 STATUSES = (
@@ -71,7 +71,7 @@ DURATION_JITTER = (0.75, 1.25)
 PREVIEW_FRAMES = (2, 4)
 WEBHOOK_TIMEOUT = 5.0
 TICK_SECONDS = 0.02
-FINAL_NAME = "image.png"
+IDLE_TICK_SECONDS = 1.0  # with no live job the ticker waits for a submit, looking anyway this often
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +149,6 @@ def post_webhook(url: str, payload: dict) -> int:
         return response.status
 
 
-def _default_renderer():
-    from .renderer import render_image, render_preview
-
-    return render_image, render_preview
-
-
 @dataclass(eq=False)
 class Job:
     """One job as the engine keeps it. Read it under the engine's lock, or use :meth:`JobEngine.view`."""
@@ -181,6 +175,7 @@ class Job:
     assets_ready_at: float | None = None
     render_error: str | None = None
     webhook_result: str | None = None  # "200", or the error text, once delivered
+    polls: int = 0  # GET /jobs/{id} answered for it: how hard its client polls (tests, benchmark)
 
     @property
     def created_at(self) -> str:
@@ -219,7 +214,7 @@ class JobEngine:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         executor: Executor | None = None,
-        renderer: tuple[Callable, Callable] | None = None,
+        renderer: Renderer | None = None,  # (render_image, render_previews); default: the real renderer
         webhook_sender: Callable[[str, dict], Any] | None = None,
     ):
         if catalog is None:
@@ -244,6 +239,7 @@ class JobEngine:
         self.webhook_log: deque[tuple[str, str, str]] = deque(maxlen=200)  # (job_id, url, outcome)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a submit wakes an idle ticker
 
     # ----------------------------------------------------------------------------------------------- lifecycle
 
@@ -256,7 +252,13 @@ class JobEngine:
         return self
 
     def _tick_loop(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
+        while not self._stop.is_set():
+            if self._live:
+                if self._stop.wait(TICK_SECONDS):
+                    break
+            else:  # nothing to advance: sleep until a submit (50 wake-ups a second cost ~5 ms CPU/s idle)
+                self._wake.wait(IDLE_TICK_SECONDS)
+                self._wake.clear()
             try:
                 self.tick()
             except Exception:  # pragma: no cover - a bug here must not kill the ticker
@@ -265,6 +267,7 @@ class JobEngine:
     def stop(self) -> None:
         """Stop the ticker and the pools, and delete the images."""
         self._stop.set()
+        self._wake.set()
         if self._ticker is not None:
             self._ticker.join(timeout=2)
             self._ticker = None
@@ -320,6 +323,7 @@ class JobEngine:
             self._jobs[job.job_id] = job
             self._by_owner.setdefault(owner, []).append(job)
             self._live[job.job_id] = job
+            self._wake.set()
             self._prune(pending)
         return job
 
@@ -568,25 +572,13 @@ class JobEngine:
             shutil.rmtree(path, ignore_errors=True)
 
     def _render(self, job: Job) -> None:
-        from PIL.PngImagePlugin import PngInfo
-
         try:
-            render_image, render_preview = self._renderer or _default_renderer()
+            files = render_files(job.model_id, job.prompt, job.seed, job.width, job.height, job.preview_frames,
+                                 self._renderer)
             folder = self._dir / job.job_id
             folder.mkdir(parents=True, exist_ok=True)
-            final = render_image(job.model_id, job.prompt, job.seed, job.width, job.height)
-            info = PngInfo()
-            info.add_text("sandbox", "true")
-            info.add_text("model", job.model_id)
-            info.add_text("seed", str(job.seed))
-            buffer = io.BytesIO()
-            final.save(buffer, format="PNG", pnginfo=info)
-            (folder / FINAL_NAME).write_bytes(buffer.getvalue())
-            for index in range(1, job.preview_frames + 1):
-                preview = render_preview(final, index / (job.preview_frames + 1), job.seed)
-                buffer = io.BytesIO()
-                preview.convert("RGB").save(buffer, format="JPEG", quality=75)
-                (folder / f"preview-{index}.jpg").write_bytes(buffer.getvalue())
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
         except Exception as exc:  # noqa: BLE001 - any renderer bug ends the job as failed, visibly
             with self._lock:
                 job.render_error = f"Sandbox renderer error: {type(exc).__name__}: {exc}"

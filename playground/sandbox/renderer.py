@@ -2,7 +2,8 @@
 
 ``render_image`` paints a small stylised scene (sky, sun or moon, mountains, water, city, forest, a subject...)
 chosen from the prompt's words, in the drawing habits and colour grade of the requested model, then marks it
-discreetly as a sandbox render. ``render_preview`` gives the noisy in-between frames a diffusion model would send.
+discreetly as a sandbox render. ``render_previews`` gives the noisy in-between frames a diffusion model would send
+(``render_preview`` one of them).
 The same (model, prompt, seed, size) always gives the same bytes: randomness comes from a numpy Generator seeded
 with a SHA-256 of the inputs, never from Python's ``hash()`` or a global RNG.
 """
@@ -13,7 +14,7 @@ import colorsys
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -369,18 +370,41 @@ def _mark(img: Image.Image, text: str) -> None:
 
 def render_preview(final: Image.Image, progress: float, seed: int, max_side: int = 384) -> Image.Image:
     """A small in-between frame: latent-like noise at progress 0, the (downscaled) final picture at 1."""
-    p = min(1.0, max(0.0, float(progress)))
+    return render_previews(final, (progress,), seed, max_side)[0]
+
+
+def render_previews(final: Image.Image, progresses: Sequence[float], seed: int,
+                    max_side: int = 384) -> list[Image.Image]:
+    """The in-between frames of one job, one per progress. The downscaled final picture and the noise are the
+    same for every frame, so they are made once (a 1024 px picture's three frames: ~17 ms, from ~40 one by one)."""
     final = final if final.mode == "RGB" else final.convert("RGB")
     k = min(1.0, max_side / max(final.size))
     size = (max(1, round(final.width * k)), max(1, round(final.height * k)))
     small = final.resize(size, Image.BILINEAR, reducing_gap=2.0) if size != final.size else final.copy()
-    if p >= 1.0:
-        return small
+    clamped = [min(1.0, max(0.0, float(p))) for p in progresses]
+    if all(p >= 1.0 for p in clamped):
+        return [small.copy() for _ in clamped]
     # The same noise for every step of one seed, so successive previews converge like a real denoiser.
     rng = _rng("preview", seed, size)
     coarse = rng.integers(0, 256, (max(1, size[1] // 8), max(1, size[0] // 8), 3), dtype=np.uint8)
     fine = Image.fromarray(rng.integers(40, 216, (size[1], size[0]), dtype=np.uint8)).convert("RGB")
     noise = Image.blend(fine, Image.fromarray(coarse).resize(size, Image.BILINEAR), 0.55)
-    blurred = small.filter(ImageFilter.GaussianBlur((1 - p) ** 2 * max(size) / 12)) if p < 0.98 else small
-    signal = 1 - (1 - p) ** 2.2  # the layout shows early, fine detail settles at the end
-    return Image.blend(noise, blurred, signal)
+    frames = []
+    for p in clamped:
+        if p >= 1.0:
+            frames.append(small.copy())
+            continue
+        blurred = _blur(small, (1 - p) ** 2 * max(size) / 12) if p < 0.98 else small
+        signal = 1 - (1 - p) ** 2.2  # the layout shows early, fine detail settles at the end
+        frames.append(Image.blend(noise, blurred, signal))
+    return frames
+
+
+def _blur(image: Image.Image, radius: float) -> Image.Image:
+    """A Gaussian blur. A wide one is computed on a copy shrunk 2 to 4 times (4 to 16 times fewer pixels) and
+    scaled back: it looks the same, since a blur that wide leaves no detail finer than the shrink."""
+    factor = max(1, min(4, int(radius // 3), min(image.size) // 16))
+    if factor == 1:
+        return image.filter(ImageFilter.GaussianBlur(radius))
+    shrunk = image.reduce(factor).filter(ImageFilter.GaussianBlur(radius / factor))
+    return shrunk.resize(image.size, Image.BILINEAR)

@@ -274,6 +274,7 @@ def create_app(
             return error(fault.status, fault.error_message, _retry_headers(fault.retry_after))
         if job is None:
             return error(404, f"Job '{job_id}' not found.")
+        job.polls += 1  # on the event loop: one writer at a time
         return engine.view(job, _base(request))
 
     @app.delete("/jobs/{job_id}")

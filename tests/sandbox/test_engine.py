@@ -66,10 +66,10 @@ def fake_render(model_id, prompt, seed, width, height):
     return Image.new("RGB", (width, height), (seed % 256, 60, 90))
 
 
-def fake_preview(final, progress, seed, max_side=384):
+def fake_previews(final, progresses, seed, max_side=384):
     image = final.copy()
     image.thumbnail((max_side, max_side))
-    return image
+    return [image] * len(progresses)
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def make_engine(clock, hooks):
             clock=clock,
             rng=random.Random(7),
             executor=executor or InlineExecutor(),
-            renderer=(fake_render, fake_preview),
+            renderer=(fake_render, fake_previews),
             webhook_sender=lambda url, payload: hooks.append((url, payload)) or 200,
         )
         engines.append(engine)
@@ -172,7 +172,7 @@ def test_completion_waits_for_the_image(make_engine, clock):
 
 def test_renderer_errors_fail_the_job_visibly(make_engine, clock):
     engine = make_engine()
-    engine._renderer = (lambda *a: 1 / 0, fake_preview)
+    engine._renderer = (lambda *a: 1 / 0, fake_previews)
     job = engine.submit("tok", IMAGEN, BODY)
     clock.now = T0 + job.duration
     view = engine.view(engine.get("tok", job.job_id))
