@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                             protect=(settings.app.output_dir, settings.app.data_dir))
     try:
         demo, _service = build_demo(settings, backend, catalog)
-        demo.launch(**launch_options(settings))
+        demo.launch(**launch_options(settings, backend))
     finally:
         sweeper.stop()
         stop_backend(backend)

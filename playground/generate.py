@@ -29,6 +29,7 @@ from playground.krea.errors import (
     RateLimited,
     TransportError,
 )
+from playground.krea.follow import DURATIONS, Expectation
 from playground.krea.jobs import TERMINAL_STATUSES, Job, JobStatus, parse_timestamp, status_label
 from playground.outputs import png_metadata, save_final_png, save_preview
 from playground.runs import RUNNING_STATUSES, Phase, RunError, RunTimings, RunUpdate, run_error_from
@@ -164,7 +165,7 @@ def run_generation(
 
     clock.accepted = now()
     yield from _follow_to_end(client, base.evolve(job_id=job.job_id, phase=Phase.FOLLOWING), job, clock, poll,
-                              stop, output_dir, backend)
+                              stop, output_dir, backend, _Timing.of(client, model, poll))
 
 
 def resume_generation(
@@ -197,7 +198,32 @@ def resume_generation(
     except KreaError as exc:
         yield base.evolve(phase=Phase.FAILED, label="Failed", timings=clock.timings(), error=run_error_from(exc))
         return
-    yield from _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend)
+    # Its start is long gone, so the schedule has no window to aim at: the classic one, learning all the same.
+    timing = _Timing(key=_Timing.key_of(client, model), expect=None)
+    yield from _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend, timing)
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """When this run's job is likely to end (aims the poll schedule), and where its length is learned."""
+
+    key: tuple[str, str]
+    expect: Expectation | None
+
+    @staticmethod
+    def key_of(client: KreaClient, model: Model) -> tuple[str, str]:
+        return (client.base_url, model.id)  # the sandbox and Krea never teach each other
+
+    @classmethod
+    def of(cls, client: KreaClient, model: Model, poll: PollPolicy | None) -> _Timing:
+        policy = poll or client.settings.poll
+        guess = (max(policy.expected_floor, model.expected_seconds * policy.expected_scale)
+                 if model.expected_seconds else None)
+        key = cls.key_of(client, model)
+        return cls(key, DURATIONS.expect(key, guess))
+
+    def learn(self, job: Job) -> None:
+        DURATIONS.learn(self.key, job)
 
 
 def look_up_submitted(client: KreaClient, *, sent_at: datetime, latest: datetime,
@@ -229,7 +255,7 @@ def look_up_submitted(client: KreaClient, *, sent_at: datetime, latest: datetime
                           + "). Check them in your Krea job list before running it again.")
 
 
-def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend):
+def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend, timing: _Timing):
     """From an accepted job to a terminal update: follow, honour Stop, download, save."""
     finished = False
 
@@ -239,7 +265,7 @@ def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend):
     try:
         clock.observe(job.status)
         yield base.evolve(status=job.status, label=status_label(job.status), timings=clock.timings())
-        job, last_preview = yield from _follow(client, base, job, clock, poll, stop)
+        job, last_preview = yield from _follow(client, base, job, clock, poll, stop, timing)
         if stop.is_set() and not job.is_terminal:
             cancelled = _cancel_quietly(client, job.job_id)
             finished = True
@@ -278,11 +304,13 @@ def _stopped(base: RunUpdate, cancelled: Job | None, job: Job, clock: _Clock, pr
                        timings=clock.timings(), error=STOPPED)
 
 
-def _follow(client, base, job, clock, poll, stop):
+def _follow(client, base, job, clock, poll, stop, timing: _Timing):
     """Yield an update per observed change; return the last job and the last preview shown."""
     last_preview = None
     last_preview_url = None
-    for job in client.poll_job(job.job_id, poll=poll, stop=stop):
+    for job in client.poll_job(job.job_id, poll=poll, stop=stop, expect=timing.expect):
+        if job.is_terminal:
+            timing.learn(job)
         clock.observe(job.status)
         preview_urls = job.preview_urls
         if preview_urls and preview_urls[-1] != last_preview_url:

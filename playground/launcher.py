@@ -56,7 +56,7 @@ def running_app(settings: Settings, catalog: Catalog | None = None) -> Iterator[
     demo = None
     try:
         demo, service = build_demo(settings, backend, catalog)
-        options = launch_options(settings)
+        options = launch_options(settings, backend)
         options.update(prevent_thread_lock=True, quiet=True, share=False)
         demo.launch(**options)
         host = "127.0.0.1" if settings.app.host in ("0.0.0.0", "::") else settings.app.host

@@ -26,6 +26,8 @@ class Backend:
     sandbox: object | None = None  # the running SandboxServer in sandbox mode
     # Where a visitor's own pasted token goes (Krea's API), whatever the app's default backend is.
     krea_settings: ClientSettings | None = None
+    # Webhook mode: the receiver's path (with its secret) that the client settings' webhook_url points at.
+    webhook_path: str | None = field(default=None, repr=False)
 
     @property
     def is_sandbox(self) -> bool:

@@ -43,6 +43,13 @@ class PollPolicy:
     backoff: float = 1.25
     max_interval: float = 4.0
     deadline: float = 600.0  # ten minutes: Krea's own guidance for image jobs
+    # Around the moment a job is expected to end (see follow.Expectation) polls come this often: the floor of
+    # the schedule, four a second at most per job. Before that window polls are sparse, after it they back off.
+    dense_interval: float = 0.25
+    # A model's typical seconds (catalog) times this, at least `expected_floor`, is the first guess at a job's
+    # length before this app has timed any: 1 against Krea; the sandbox's speed factor and floor in sandbox mode.
+    expected_scale: float = 1.0
+    expected_floor: float = 0.0
     # A 404 or an unusable answer (not JSON, not a job) is polled again this many times in a row before the
     # follower gives up: a job Krea just created can briefly be unknown, and one garbled answer proves nothing.
     bad_answer_retries: int = 3
@@ -66,6 +73,9 @@ class ClientSettings:
     # Hosts (exact or suffix) a result image may be downloaded from. Empty means: only the API host.
     download_host_suffixes: tuple[str, ...] = KREA_DOWNLOAD_HOST_SUFFIXES
     user_agent: str = "krea-playground/0.1"
+    # Webhook mode: jobs are submitted with X-Webhook-URL set to this (the app's own receiver), and followed by
+    # waiting for Krea's call instead of polling (slow safety-net polls remain). None: polling only.
+    webhook_url: str | None = field(default=None, repr=False)  # it carries the receiver's secret
 
 
 @dataclass(frozen=True)
@@ -121,8 +131,16 @@ class AppSettings:
     # (playground.cleanup) every temp_sweep_interval_s. Keep it well above the job deadline.
     temp_max_age_s: float = 24 * 3600.0
     temp_sweep_interval_s: float = 3600.0
+    # The address the world reaches this app at (e.g. https://user-space.hf.space). Needed for webhook mode
+    # against Krea; on a Space it is read from SPACE_HOST.
+    public_url: str | None = None
+    # Webhook mode (see playground.krea.webhooks): "auto" uses it against Krea whenever public_url is known;
+    # "on" also in sandbox mode (the sandbox calls the app on loopback; no previews are polled then); "off".
+    webhooks: str = "auto"
+    # Sandbox jobs last seconds: a look every second at most before the expected end keeps statuses and
+    # preview frames moving on screen (loopback GETs are cheap); around the end, Krea's dense schedule.
     sandbox_poll: PollPolicy = field(
-        default_factory=lambda: PollPolicy(initial_interval=0.2, backoff=1.2, max_interval=0.5, deadline=120.0)
+        default_factory=lambda: PollPolicy(initial_interval=0.5, backoff=1.25, max_interval=1.0, deadline=120.0)
     )
 
 
@@ -210,6 +228,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         initial_interval=_env_float(env, "KREA_POLL_INITIAL", PollPolicy.initial_interval),
         backoff=_env_float(env, "KREA_POLL_BACKOFF", PollPolicy.backoff),
         max_interval=_env_float(env, "KREA_POLL_MAX", PollPolicy.max_interval),
+        dense_interval=_env_positive(env, "KREA_POLL_DENSE", PollPolicy.dense_interval),
         deadline=_env_float(env, "KREA_JOB_DEADLINE", PollPolicy.deadline),
     )
     client = ClientSettings(
@@ -245,8 +264,28 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,
         temp_max_age_s=_env_positive(env, "PLAYGROUND_TEMP_MAX_AGE", AppSettings.temp_max_age_s),
         temp_sweep_interval_s=_env_positive(env, "PLAYGROUND_TEMP_SWEEP_INTERVAL", AppSettings.temp_sweep_interval_s),
+        public_url=public_url_from_env(env),
+        webhooks=_env_choice(env, "PLAYGROUND_WEBHOOKS", ("auto", "on", "off"), AppSettings.webhooks),
     )
     return Settings(token=token, use_sandbox=use_sandbox, client=client, sandbox=sandbox, app=app)
+
+
+def public_url_from_env(env: dict[str, str]) -> str | None:
+    """PLAYGROUND_PUBLIC_URL, else a Hugging Face Space's own address (SPACE_HOST), else None."""
+    explicit = (env.get("PLAYGROUND_PUBLIC_URL") or "").strip().rstrip("/")
+    if explicit:
+        if not explicit.startswith(("http://", "https://")):
+            raise ValueError(f"PLAYGROUND_PUBLIC_URL must start with http:// or https:// (got {explicit[:40]!r})")
+        return explicit
+    space_host = (env.get("SPACE_HOST") or "").strip()
+    return f"https://{space_host}" if space_host else None
+
+
+def _env_choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)} (got {value[:20]!r})")
+    return value
 
 
 def replace(obj, **changes):

@@ -20,7 +20,8 @@ import requests
 from PIL import Image
 
 from playground.krea import errors, transport
-from playground.krea.follow import JobFollower, PollingFollower, wait_for_job
+from playground.krea.follow import Expectation, JobFollower, PollingFollower, wait_for_job
+from playground.krea.webhooks import INBOX
 from playground.krea.jobs import Job, JobPage
 from playground.settings import ClientSettings, PollPolicy
 
@@ -183,6 +184,7 @@ class KreaClient:
         """
         path = submit_path(model)
         known = frozenset(known_fields) if known_fields is not None else None
+        webhook_url = webhook_url or self.settings.webhook_url
         headers = {"X-Webhook-URL": webhook_url} if webhook_url else {}
         data = self._call(self._submit, "POST", path, json=dict(body), headers=headers, known_fields=known)
         return self._job(data, f"POST {path}")
@@ -241,13 +243,15 @@ class KreaClient:
 
     def follower(self, poll: PollPolicy | None = None) -> JobFollower:
         """The way this client learns of job updates (polling today; a webhook follower can replace it)."""
-        return PollingFollower(self.get_job, poll or self.settings.poll)
+        inbox = INBOX if self.settings.webhook_url else None  # submitted with our X-Webhook-URL: wait for the call
+        return PollingFollower(self.get_job, poll or self.settings.poll, inbox=inbox)
 
-    def poll_job(self, job_id: str, poll: PollPolicy | None = None,
-                 stop: threading.Event | None = None) -> Iterator[Job]:
+    def poll_job(self, job_id: str, poll: PollPolicy | None = None, stop: threading.Event | None = None,
+                 expect: Expectation | None = None) -> Iterator[Job]:
         """Yield the job when first fetched and on every change; end after the terminal job (no raise on
-        failed/cancelled). Transient errors are waited out; past the deadline, :class:`errors.JobTimeout`."""
-        return self.follower(poll).follow(job_id, stop)
+        failed/cancelled). Transient errors are waited out; past the deadline, :class:`errors.JobTimeout`.
+        ``expect`` (when the job is likely to end) aims the poll schedule: see :func:`follow.next_poll_in`."""
+        return self.follower(poll).follow(job_id, stop, expect)
 
     def wait_for_job(self, job_id: str, poll: PollPolicy | None = None,
                      stop: threading.Event | None = None) -> Job:

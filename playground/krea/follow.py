@@ -8,9 +8,12 @@ one we have: ``GET /jobs/{id}`` on a growing interval, yielding a :class:`Job` o
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from playground.krea.errors import (
@@ -25,6 +28,7 @@ from playground.krea.errors import (
     TransportError,
 )
 from playground.krea.jobs import Job
+from playground.krea.webhooks import WebhookInbox
 from playground.settings import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,91 @@ class JobFollower(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """When a job is likely to end, in seconds after it was submitted: between ``early`` and ``late``.
+    ``timed`` says how many finished jobs it was learned from (0: the catalog's typical time, scaled)."""
+
+    early: float
+    late: float
+    timed: int = 0
+
+
+class DurationBook:
+    """How long recent jobs of each model took (``completed_at - created_at``: the server's own clock, so our
+    polling does not blur it), and from that the window in which the next one is likely to end.
+
+    Keyed by whatever the caller chooses (API base and model id): the sandbox and Krea never mix. In memory;
+    after a restart the catalog's guess serves until ``min_timed`` jobs have been timed again.
+    """
+
+    def __init__(self, keep: int = 32, min_timed: int = 3) -> None:
+        self.keep = keep
+        self.min_timed = min_timed
+        self._lock = threading.Lock()
+        self._seconds: dict[Hashable, deque[float]] = {}
+
+    def learn(self, key: Hashable, job: Job) -> None:
+        if job.status != "completed" or job.created_at is None or job.completed_at is None:
+            return
+        seconds = (job.completed_at - job.created_at).total_seconds()
+        if 0 < seconds < 24 * 3600:
+            with self._lock:
+                self._seconds.setdefault(key, deque(maxlen=self.keep)).append(seconds)
+
+    def expect(self, key: Hashable, guess: float | None) -> Expectation | None:
+        """The window for the next job of ``key``; from ``guess`` (seconds) until enough jobs were timed."""
+        with self._lock:
+            seen = list(self._seconds.get(key, ()))
+        if len(seen) >= self.min_timed:
+            low, high = min(seen), max(seen)
+            # n draws fall inside the true range, short of each end by about (high - low) / (n - 1): widen by
+            # that, plus a little for timestamps in whole milliseconds and the trip to us.
+            widen = (high - low) / max(1, len(seen) - 1) + 0.05
+            return Expectation(max(0.0, low - widen), high + widen, len(seen))
+        if guess is None or guess <= 0:
+            return None
+        return Expectation(0.6 * guess, 1.5 * guess)
+
+
+DURATIONS = DurationBook()  # one per process: every session's runs teach the schedule for everybody's next one
+
+
+def next_poll_in(policy: PollPolicy, expect: Expectation | None, elapsed: float, last_wait: float | None) -> float:
+    """Seconds until the next poll of a job ``elapsed`` seconds old.
+
+    With an expectation: sparse before its window (every ``max_interval`` at most, landing exactly on its
+    start), every ``dense_interval`` inside it, and backing off from there once the job is late. A job ends at
+    an unpredictable moment inside the window, so it is seen on average ``dense_interval / 2`` after it ends;
+    and as polling stops when it ends, it pays for only the part of the window it used. Without one: the
+    classic ``initial_interval`` growing by ``backoff`` up to ``max_interval``.
+    """
+    dense = max(0.05, policy.dense_interval)
+    if expect is None:
+        if last_wait is None:
+            return max(0.0, policy.initial_interval)
+        return min(policy.max_interval, last_wait * max(1.0, policy.backoff))
+    if elapsed < expect.early - 0.01:
+        # Equal steps of at most max_interval that land on the window's start: a job expected in under
+        # max_interval is first looked at when it may be ending (a short job's budget is a few GETs in all).
+        gap = expect.early - elapsed
+        return gap / math.ceil(gap / max(dense, policy.max_interval))
+    if elapsed <= expect.late:
+        return dense
+    return min(max(policy.max_interval, dense), max(dense, (last_wait or dense) * max(1.0, policy.backoff)))
+
+
+SAFETY_EVERY_S = 10.0  # webhook mode: the slow polls that catch a call that never came
+WAKE_SLICE_S = 0.25  # webhook mode: how soon a Stop is noticed while waiting for the call
+
+
+def safety_poll_in(expect: Expectation | None, elapsed: float) -> float:
+    """Webhook mode: Krea calls when the job ends, so nothing is polled until well past its expected end,
+    then every ``SAFETY_EVERY_S`` in case the call was lost."""
+    first = max(expect.late * 1.5, expect.late + 5.0) if expect is not None else 30.0
+    return first - elapsed if elapsed < first else SAFETY_EVERY_S
+
+
 def poll_intervals(policy: PollPolicy) -> Iterator[float]:
     """initial × backoff^n, capped at max_interval: fast at first (short jobs are seen soon), then gentler."""
     interval = max(0.0, policy.initial_interval)
@@ -62,13 +151,15 @@ def _change_key(job: Job) -> tuple:
 
 class PollingFollower:
     """Follows a job by polling ``fetch(job_id, stop)`` (normally ``KreaClient.get_job``, which ends a poll in
-    flight when ``stop`` is set)."""
+    flight when ``stop`` is set). With an ``inbox`` (webhook mode: the job was submitted with ``X-Webhook-URL``)
+    a call from Krea wakes it at once and only slow safety-net polls remain."""
 
     def __init__(self, fetch: Callable[[str, threading.Event], Job], poll: PollPolicy,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, inbox: WebhookInbox | None = None) -> None:
         self._fetch = fetch
         self._poll = poll
         self._clock = clock
+        self._inbox = inbox
 
     def _fetch_unless_stopped(self, job_id: str, stop: threading.Event) -> Job:
         try:
@@ -78,17 +169,53 @@ class PollingFollower:
                 raise _Stopped() from None
             raise
 
-    def follow(self, job_id: str, stop: threading.Event | None = None) -> Iterator[Job]:
+    def _next_wait(self, expect: Expectation | None, elapsed: float, last_wait: float | None) -> float:
+        if self._inbox is not None:
+            return safety_poll_in(expect, elapsed)
+        return next_poll_in(self._poll, expect, elapsed, last_wait)
+
+    def _sleep(self, seconds: float, stop: threading.Event, call: threading.Event | None) -> bool:
+        """Wait ``seconds``, less if Krea's call comes; True when stopped."""
+        if call is None:
+            return stop.wait(seconds)
+        end = self._clock() + seconds
+        while not stop.is_set():
+            left = end - self._clock()
+            if left <= 0:
+                return False
+            # A Stop cannot wake a wait on the call's event, so that wait is cut in slices (µs of CPU each).
+            if call.wait(min(left, WAKE_SLICE_S)):
+                call.clear()
+                return stop.is_set()
+        return True
+
+    def follow(self, job_id: str, stop: threading.Event | None = None,
+               expect: Expectation | None = None) -> Iterator[Job]:
+        """``expect``: when the job is likely to end (see :func:`next_poll_in`). With one (or in webhook mode)
+        the first poll waits for the schedule (the submit's answer already said "queued"); else it is at once."""
         stop = stop or threading.Event()  # a private event keeps one code path (stop.wait is our sleep)
+        call = self._inbox.expect(job_id) if self._inbox is not None else None
+        try:
+            yield from self._follow(job_id, stop, expect, call)
+        finally:
+            if self._inbox is not None:
+                self._inbox.forget(job_id)
+
+    def _follow(self, job_id: str, stop: threading.Event, expect: Expectation | None,
+                call: threading.Event | None) -> Iterator[Job]:
         started = self._clock()
         deadline = started + self._poll.deadline
-        intervals = poll_intervals(self._poll)
         last_key: tuple | None = None
         last_status: str | None = None
         last_error: KreaError | None = None
         bad_answers = 0
+        wait: float | None = None
+        if expect is not None or call is not None:
+            wait = self._next_wait(expect, 0.0, None)
+            if self._sleep(min(wait, self._poll.deadline), stop, call):
+                return
         while not stop.is_set():
-            wait = next(intervals)
+            told_to_wait = 0.0  # a 429's Retry-After
             try:
                 job = self._fetch_unless_stopped(job_id, stop)
             except _Stopped:
@@ -104,7 +231,7 @@ class PollingFollower:
                 log.info("polling job %s: %s (will retry)", job_id, exc)
                 last_error = exc
                 if isinstance(exc, RateLimited) and exc.retry_after:
-                    wait = max(wait, exc.retry_after)
+                    told_to_wait = exc.retry_after
             else:
                 last_error = None
                 bad_answers = 0
@@ -118,8 +245,9 @@ class PollingFollower:
             now = self._clock()
             if now >= deadline:
                 raise JobTimeout(job_id, last_status, now - started, last_error)
+            wait = self._next_wait(expect, now - started, wait)
             # One last poll lands on the deadline rather than past it.
-            if stop.wait(min(wait, deadline - now)):
+            if self._sleep(min(max(wait, told_to_wait), deadline - now), stop, call):
                 return
 
 

@@ -13,6 +13,7 @@ from playground.api import register_api
 from playground.catalog import Catalog
 from playground.krea.errors import ErrorKind
 from playground.outputs import PREVIEW_DIR
+from playground.quiet_queue import quiet_queue
 from playground.recipes import CompareRecipe, RecipeError, recipe_from_query
 from playground.runs import RunError
 from playground.service import RunService
@@ -24,6 +25,7 @@ from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.history_tab import build_history_tab
 from playground.ui.private_files import PrivateFolders
+from playground.ui.webhook_receiver import WebhookReceiver
 from playground.ui.render import backend_banner, status_html
 from playground.ui.token_box import build_token_box
 
@@ -136,6 +138,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
 
         demo.unload(forget_session)
         register_api(service, settings.app.concurrency_limit)
+    quiet_queue(demo)  # Gradio 6.31's idle queue polls at 1 kHz; this one sleeps until work arrives
     return demo, service
 
 
@@ -198,7 +201,15 @@ def theme() -> gr.themes.Base:
     )
 
 
-def launch_options(settings: Settings) -> dict:
+def middleware(settings: Settings, backend: Backend | None) -> list[Middleware]:
+    """ASGI layers in front of Gradio: private folders stay private; Krea's job calls reach the followers."""
+    layers = [Middleware(PrivateFolders, folders=(settings.app.output_dir, PREVIEW_DIR, settings.app.data_dir))]
+    if backend is not None and backend.webhook_path:
+        layers.append(Middleware(WebhookReceiver, path=backend.webhook_path))
+    return layers
+
+
+def launch_options(settings: Settings, backend: Backend | None = None) -> dict:
     """Options for demo.launch(): no run history (inputs may carry tokens), no outbound calls, bounded threads."""
     return {
         "server_name": settings.app.host,
@@ -210,8 +221,7 @@ def launch_options(settings: Settings) -> dict:
         # Finished PNGs and preview JPEGs: the API's FileData outputs are served from these folders.
         "allowed_paths": [str(settings.app.output_dir), str(PREVIEW_DIR)],
         # …but only for Gradio to copy them into its cache: direct reads by their own paths are refused.
-        "app_kwargs": {"middleware": [Middleware(PrivateFolders, folders=(
-            settings.app.output_dir, PREVIEW_DIR, settings.app.data_dir))]},
+        "app_kwargs": {"middleware": middleware(settings, backend)},
         "theme": theme(),
         "css_paths": [str(STYLE_PATH)],
         "enable_monitoring": False,
