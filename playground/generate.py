@@ -199,7 +199,7 @@ def resume_generation(
         yield base.evolve(phase=Phase.FAILED, label="Failed", timings=clock.timings(), error=run_error_from(exc))
         return
     # Its start is long gone, so the schedule has no window to aim at: the classic one, learning all the same.
-    timing = _Timing(key=_Timing.key_of(client, model), expect=None)
+    timing = _Timing.of(client, model, poll, aim=False)
     yield from _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend, timing)
 
 
@@ -207,23 +207,21 @@ def resume_generation(
 class _Timing:
     """When this run's job is likely to end (aims the poll schedule), and where its length is learned."""
 
-    key: tuple[str, str]
+    backend: str  # the API base: the sandbox and Krea never teach each other
+    model_id: str
+    guess: float | None  # the catalog's typical seconds, scaled for the backend
     expect: Expectation | None
 
-    @staticmethod
-    def key_of(client: KreaClient, model: Model) -> tuple[str, str]:
-        return (client.base_url, model.id)  # the sandbox and Krea never teach each other
-
     @classmethod
-    def of(cls, client: KreaClient, model: Model, poll: PollPolicy | None) -> _Timing:
+    def of(cls, client: KreaClient, model: Model, poll: PollPolicy | None, *, aim: bool = True) -> _Timing:
         policy = poll or client.settings.poll
         guess = (max(policy.expected_floor, model.expected_seconds * policy.expected_scale)
                  if model.expected_seconds else None)
-        key = cls.key_of(client, model)
-        return cls(key, DURATIONS.expect(key, guess))
+        expect = DURATIONS.expect(client.base_url, model.id, guess) if aim else None
+        return cls(client.base_url, model.id, guess, expect)
 
     def learn(self, job: Job) -> None:
-        DURATIONS.learn(self.key, job)
+        DURATIONS.learn(self.backend, self.model_id, job, self.guess)
 
 
 def look_up_submitted(client: KreaClient, *, sent_at: datetime, latest: datetime,

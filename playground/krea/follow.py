@@ -63,40 +63,53 @@ class Expectation:
 
 
 class DurationBook:
-    """How long recent jobs of each model took (``completed_at - created_at``: the server's own clock, so our
-    polling does not blur it), and from that the window in which the next one is likely to end.
+    """How long recent jobs took (``completed_at - created_at``: the server's own clock, so our polling does not
+    blur it), and from that the window in which the next job of a model is likely to end.
 
-    Keyed by whatever the caller chooses (API base and model id): the sandbox and Krea never mix. In memory;
-    after a restart the catalog's guess serves until ``min_timed`` jobs have been timed again.
+    Per (backend, model) once ``min_timed`` of its jobs were timed. Before that, per backend: how recent jobs of
+    *any* model compared with their catalog guess (a sandbox at speed 0.06, or a busy hour at Krea, shifts them
+    all alike), applied to this model's guess. Before that, the guess ±50%. In memory: a restart relearns
+    within a few runs. Backends (API bases) never mix.
     """
 
     def __init__(self, keep: int = 32, min_timed: int = 3) -> None:
         self.keep = keep
         self.min_timed = min_timed
         self._lock = threading.Lock()
-        self._seconds: dict[Hashable, deque[float]] = {}
+        self._seconds: dict[tuple[Hashable, Hashable], deque[float]] = {}
+        self._ratios: dict[Hashable, deque[float]] = {}  # per backend: seconds / guess
 
-    def learn(self, key: Hashable, job: Job) -> None:
+    def learn(self, backend: Hashable, model: Hashable, job: Job, guess: float | None = None) -> None:
         if job.status != "completed" or job.created_at is None or job.completed_at is None:
             return
         seconds = (job.completed_at - job.created_at).total_seconds()
-        if 0 < seconds < 24 * 3600:
-            with self._lock:
-                self._seconds.setdefault(key, deque(maxlen=self.keep)).append(seconds)
-
-    def expect(self, key: Hashable, guess: float | None) -> Expectation | None:
-        """The window for the next job of ``key``; from ``guess`` (seconds) until enough jobs were timed."""
+        if not 0 < seconds < 24 * 3600:
+            return
         with self._lock:
-            seen = list(self._seconds.get(key, ()))
+            self._seconds.setdefault((backend, model), deque(maxlen=self.keep)).append(seconds)
+            if guess:
+                self._ratios.setdefault(backend, deque(maxlen=self.keep)).append(seconds / guess)
+
+    def expect(self, backend: Hashable, model: Hashable, guess: float | None) -> Expectation | None:
+        """The window for the next job of ``model`` on ``backend``; ``guess``: the catalog's seconds."""
+        with self._lock:
+            seen = list(self._seconds.get((backend, model), ()))
+            ratios = list(self._ratios.get(backend, ()))
         if len(seen) >= self.min_timed:
-            low, high = min(seen), max(seen)
-            # n draws fall inside the true range, short of each end by about (high - low) / (n - 1): widen by
-            # that, plus a little for timestamps in whole milliseconds and the trip to us.
-            widen = (high - low) / max(1, len(seen) - 1) + 0.05
-            return Expectation(max(0.0, low - widen), high + widen, len(seen))
-        if guess is None or guess <= 0:
+            return _window(seen, len(seen))
+        if guess and len(ratios) >= self.min_timed:
+            return _window([guess * r for r in ratios], 0)
+        if not guess or guess <= 0:
             return None
         return Expectation(0.6 * guess, 1.5 * guess)
+
+
+def _window(seconds: list[float], timed: int) -> Expectation:
+    low, high = min(seconds), max(seconds)
+    # n draws fall inside the true range, short of each end by about (high - low) / (n - 1): widen by that,
+    # plus a little for timestamps in whole milliseconds and the trip to us.
+    widen = (high - low) / max(1, len(seconds) - 1) + 0.05
+    return Expectation(max(0.0, low - widen), high + widen, timed)
 
 
 DURATIONS = DurationBook()  # one per process: every session's runs teach the schedule for everybody's next one

@@ -71,14 +71,13 @@ def test_the_receiver_takes_only_its_own_path_and_only_jobs_with_an_id(webhook_a
 
 def test_the_schedule_learns_a_model_and_aims_its_polls_at_the_end(polling_app):
     client = Client(polling_app.url, verbose=False, download_files=False)
-    key = (polling_app.backend.base_url, FLUX)
     try:
         for i in range(6):
             _, record = client.predict(model=FLUX, prompt=f"learned {i}", api_name="/generate")
             assert record["phase"] == "done"
     finally:
         client.close()
-    expect = DURATIONS.expect(key, None)
+    expect = DURATIONS.expect(polling_app.backend.base_url, FLUX, None)
     assert expect is not None and expect.timed >= 6
     lengths = []
     for i in range(6):

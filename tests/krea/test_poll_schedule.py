@@ -90,27 +90,37 @@ class TestSchedule:
 class TestDurationBook:
     def test_a_guess_until_three_jobs_are_timed_then_their_spread_widened(self):
         book = DurationBook(min_timed=3)
-        assert book.expect("m", 10.0) == Expectation(6.0, 15.0, 0)
-        assert book.expect("m", None) is None
+        assert book.expect("krea", "m", 10.0) == Expectation(6.0, 15.0, 0)
+        assert book.expect("krea", "m", None) is None
         for seconds in (4.0, 5.0, 6.0):
-            book.learn("m", timed_job(seconds))
-        expect = book.expect("m", 10.0)
+            book.learn("krea", "m", timed_job(seconds))
+        expect = book.expect("krea", "m", 10.0)
         assert expect.timed == 3
         assert expect.early == 4.0 - 1.0 - 0.05 and expect.late == 6.0 + 1.0 + 0.05
 
-    def test_only_completed_jobs_with_both_timestamps_teach_it_and_keys_stay_apart(self):
+    def test_only_completed_jobs_with_both_timestamps_teach_it_and_backends_stay_apart(self):
         book = DurationBook(min_timed=1)
-        book.learn("m", timed_job(5.0, status="failed"))
-        book.learn("m", Job(job_id="j", status="completed"))
-        assert book.expect("m", None) is None
-        book.learn("sandbox", timed_job(2.0))
-        assert book.expect("krea", None) is None and book.expect("sandbox", None).timed == 1
+        book.learn("krea", "m", timed_job(5.0, status="failed"))
+        book.learn("krea", "m", Job(job_id="j", status="completed"))
+        assert book.expect("krea", "m", None) is None
+        book.learn("sandbox", "m", timed_job(2.0))
+        assert book.expect("krea", "m", None) is None and book.expect("sandbox", "m", None).timed == 1
 
     def test_it_keeps_only_recent_jobs(self):
         book = DurationBook(keep=3, min_timed=3)
         for seconds in (50.0, 50.0, 50.0, 5.0, 5.0, 5.0):
-            book.learn("m", timed_job(seconds))
-        assert book.expect("m", None).late < 6.0  # the model got faster: the old times are gone
+            book.learn("krea", "m", timed_job(seconds))
+        assert book.expect("krea", "m", None).late < 6.0  # the model got faster: the old times are gone
+
+    def test_a_model_never_timed_borrows_how_the_backend_compares_with_the_catalog(self):
+        # A sandbox at speed 0.06 (or a slow hour at Krea) shifts every model alike: three jobs of other models
+        # say by how much, and a new model's window is its guess times that, not the guess ±50%.
+        book = DurationBook(min_timed=3)
+        for model, guess, seconds in (("a", 10.0, 0.8), ("b", 20.0, 2.2), ("c", 40.0, 4.0)):
+            book.learn("sandbox", model, timed_job(seconds), guess)
+        expect = book.expect("sandbox", "new", 30.0)  # ratios 0.08 .. 0.11 -> 2.4 .. 3.3 s, widened
+        assert expect.timed == 0 and 1.85 < expect.early < 2.4 and 3.3 < expect.late < 3.9
+        assert book.expect("krea", "new", 30.0) == Expectation(18.0, 45.0, 0)
 
 
 class TestFollowerWithExpectation:
