@@ -18,6 +18,7 @@ import gradio as gr
 from gradio import FileData
 
 from playground.catalog import Model
+from playground.journal import off_the_loop
 from playground.runs import RunRefused
 from playground.service import ComparisonRequest, GenerationRequest, RunService
 from playground.store import RunFilter
@@ -89,8 +90,8 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         session = _session(request)
         try:
             # A script that cancels its call (job.cancel(), a dropped connection) cancels its job at Krea.
-            updates = service.start_generation(session, run, run_key=f"api-generate:{uuid.uuid4().hex}",
-                                               cancel_if_abandoned=True)
+            updates = await off_the_loop(service.start_generation, session, run,
+                                         run_key=f"api-generate:{uuid.uuid4().hex}", cancel_if_abandoned=True)
         except RunRefused as refused:
             raise _refusal(refused) from None
         async for update in updates:
@@ -129,7 +130,8 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         session = _session(request)
         prefix = f"api-compare:{uuid.uuid4().hex}:"
         try:
-            plan, snapshots = service.start_comparison(session, run, key_prefix=prefix, cancel_if_abandoned=True)
+            plan, snapshots = await off_the_loop(service.start_comparison, session, run, key_prefix=prefix,
+                                                 cancel_if_abandoned=True)
         except RunRefused as refused:
             raise _refusal(refused) from None
         async for snapshot in snapshots:

@@ -8,17 +8,22 @@ more (a reload, a closed tab): the image lands in History instead of being lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
 
 from playground.catalog import Catalog
 from playground.runs import Phase, RunRecord, RunUpdate
 from playground.store import RunStore, TokenSource
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,8 @@ class Watch:
         self._on_abandon: Callable[[], None] | None = None
         self._watching = True
 
-    def _start(self, deliver: Callable[[RunUpdate | None], None]) -> None:
-        stream, on_end, self._on_abandon = self._begin()
+    def _start(self, deliver: Callable[[RunUpdate | None], None], begun: Any = None) -> None:
+        stream, on_end, self._on_abandon = begun if begun is not None else self._begin()
 
         def drive() -> None:
             try:
@@ -144,9 +149,18 @@ class Watch:
             except RuntimeError:  # the loop is gone (server shutting down): nobody is watching
                 pass
 
-        self._start(deliver)
+        # begin() writes the store and may open a route: in a worker thread, so the loop serves everyone else.
+        self._start(deliver, await anyio.to_thread.run_sync(self._begin))
         try:
             while (update := await inbox.get()) is not None:
                 yield update
         finally:  # also on cancellation (a script's job.cancel(), a closed page): CancelledError lands here
             self._leave()
+
+
+async def off_the_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a worker thread, awaited. Starting a run validates, opens a route and writes the
+    store: milliseconds that, on the event loop, fifty visitors starting at once would pay one after another
+    before anyone's run was submitted."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+

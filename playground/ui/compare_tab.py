@@ -28,6 +28,7 @@ from playground.bundles import IDENTICAL_VERDICTS, BundleError, image_verdict, r
 from playground.catalog import Model
 from playground.compare import GUIDANCE_NAMES, MAX_MODELS, MIN_MODELS, STEP_NAMES, CompareSnapshot, export_csv, \
     export_zip, results_table, timing_frame
+from playground.journal import off_the_loop
 from playground.recipes import CompareRecipe, RecipeError, compare_query
 from playground.runs import RunRecord, RunRefused, RunTimings, RunUpdate
 from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest, tile_key
@@ -400,7 +401,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
         session = request.session_hash or "anonymous"
         form = read_form(*values)
         try:
-            plan, snapshots = ctx.service.start_comparison(session, form)
+            plan, snapshots = await off_the_loop(ctx.service.start_comparison, session, form)
         except RunRefused as refused:
             yield listed({preflight_box: error_html(refused.error)}, run_outputs)
             return
@@ -507,7 +508,8 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                                                         "from History).", warn=True)}, run_outputs)
             return
         try:
-            plan, snapshots = ctx.service.start_rerun(session, [(r.model_id, r.params) for r in old])
+            plan, snapshots = await off_the_loop(ctx.service.start_rerun, session,
+                                                 [(r.model_id, r.params) for r in old])
         except RunRefused as refused:
             yield listed({preflight_box: error_html(refused.error)}, run_outputs)
             return

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from playground.catalog import Model
+from playground.journal import off_the_loop
 from playground.krea.errors import ErrorKind
 from playground.recipes import Recipe, RecipeError, generate_query, recipe_from_png
 from playground.runs import RunError, RunRefused
@@ -194,7 +195,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         run = GenerationRequest(model_id=model_id, prompt=prompt_text, params=params, seed=seed_value,
                                 randomize_seed=randomize_seed)
         try:
-            updates = ctx.service.start_generation(session, run)
+            updates = await off_the_loop(ctx.service.start_generation, session, run)
         except RunRefused as refused:
             yield (status_html(None, error=refused.error), None, *[gr.skip()] * (len(run_outputs) - 2))
             return
