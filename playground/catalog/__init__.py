@@ -14,7 +14,9 @@ from typing import Any
 from playground.settings import CATALOG_PATH, OPENAPI_SNAPSHOT_PATH
 
 from .from_openapi import derive_catalog
-from .model import MAX_SEED, Catalog, Model, Param, Price, RetiredModel
+from .image_inputs import IMAGE_INPUT_KINDS, ImageInput, ImageInputKind
+from .model import MAX_SEED, Catalog, Model, Param, Price, PriceRule, RetiredModel
+from .pricing import applied_rules, estimate_label, estimate_usd
 from .sizing import (
     ASPECT_RATIOS,
     nearest_aspect_ratio,
@@ -27,8 +29,9 @@ from .sizing import (
 from .validation import EXAMPLE_IMAGE_URL, FieldError, ValidationFailed, check_params, example_params, validate_params
 
 __all__ = [
-    "ASPECT_RATIOS", "EXAMPLE_IMAGE_URL", "MAX_SEED", "Catalog", "FieldError", "Model", "Param", "Price",
-    "RetiredModel", "ValidationFailed", "check_params", "derive_catalog", "example_params", "load_catalog",
+    "ASPECT_RATIOS", "EXAMPLE_IMAGE_URL", "IMAGE_INPUT_KINDS", "MAX_SEED", "Catalog", "FieldError", "ImageInput",
+    "ImageInputKind", "Model", "Param", "Price", "PriceRule", "RetiredModel", "ValidationFailed", "applied_rules",
+    "check_params", "derive_catalog", "estimate_label", "estimate_usd", "example_params", "load_catalog",
     "nearest_aspect_ratio", "output_size", "parse_aspect_ratio", "ratio_resolution_to_size", "size_params",
     "snap_size", "validate_params",
 ]

@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from . import overrides
-from .model import IMAGE_PATH_PREFIX, Catalog, Model, Param, Price, RetiredModel
+from .image_inputs import image_inputs_for
+from .model import IMAGE_PATH_PREFIX, Catalog, Model, Param, Price, PriceRule, RetiredModel
 
 _RANDOM_SEED_DEFAULT_KEPT = 1337  # the only seed default that is stable across snapshots [C]; others are random
 
@@ -114,10 +115,14 @@ def params_from_body(model_id: str, body: dict) -> tuple[Param, ...]:
     required = set(body.get("required", ()))
     changes = overrides.PARAM_OVERRIDES.get(model_id, {})
     bounds = {**overrides.BOUNDS_BY_NAME, **overrides.PARAM_BOUNDS.get(model_id, {})}
+    image_facts = overrides.IMAGE_INPUT_FACTS.get(model_id, {})
     params = []
     for name, schema in (body.get("properties") or {}).items():
         p = param_from_schema(name, schema if isinstance(schema, dict) else {}, name in required)
         p = _fill_bounds(p, bounds.get(name))
+        known_max = image_facts.get(name, {}).get("max_items")
+        if known_max is not None and p.max_items is None and p.type == "array":
+            p = replace(p, max_items=known_max)  # only where the spec gives none: a newer spec's maxItems wins
         params.append(_apply_param_overrides(p, changes[name]) if name in changes else p)
     return tuple(params)
 
@@ -208,25 +213,28 @@ def _body_schema(operation: dict, spec: dict) -> dict:
     return schema if isinstance(schema, dict) else {}
 
 
-def _price(facts: dict, compute_units: float | None) -> Price:
+def _price(facts: dict, compute_units: float | None, model_id: str = "") -> Price:
     if "price" in facts:
         usd, basis, source = facts["price"]
-        return Price(usd=usd, compute_units=compute_units, basis=basis, source=source)
+        rules = tuple(PriceRule(*rule) for rule in overrides.PRICE_RULES.get(model_id, ()))
+        return Price(usd=usd, compute_units=compute_units, basis=basis, source=source, rules=rules)
     basis = "compute units per image (pre-USD billing); no USD price known" if compute_units is not None \
         else "no published price"
     return Price(usd=None, compute_units=compute_units, basis=basis, source="compute-units")
 
 
-def model_from_operation(model_id: str, operation: dict, spec: dict) -> Model:
-    """One :class:`Model` from its spec operation plus overrides."""
+def model_from_operation(model_id: str, operation: dict, spec: dict, *, from_spec: bool = True) -> Model:
+    """One :class:`Model` from its spec operation plus overrides (``from_spec=False``: an operation the
+    overrides made up for a model the spec lacks)."""
     facts = overrides.FACTS.get(model_id, {})
     params = params_from_body(model_id, _body_schema(operation, spec))
+    image_inputs = image_inputs_for(params, overrides.IMAGE_INPUT_FACTS.get(model_id), from_spec=from_spec)
     provider_key = model_id.split("/", 1)[0]
     provider = overrides.PROVIDERS.get(provider_key, provider_key.replace("-", " ").title())
     name = facts.get("name") or operation.get("summary") or model_id.rsplit("/", 1)[-1]
     cu, spec_seconds, cu_note = cost_and_time(str(operation.get("description") or ""))
     seconds = spec_seconds or (facts["seconds"][0] if "seconds" in facts else overrides.DEFAULT_EXPECTED_SECONDS)
-    needs_image = bool(facts.get("needs_image")) or any(
+    needs_image = bool(facts.get("needs_image")) or any(i.required for i in image_inputs) or any(
         p.required and p.needs_url and p.name != "prompt" for p in params
     )
     notes = list(facts.get("notes", ()))
@@ -245,8 +253,9 @@ def model_from_operation(model_id: str, operation: dict, spec: dict) -> Model:
         previews=bool(facts.get("previews", False)),
         needs_image=needs_image,
         expected_seconds=float(seconds),
-        price=_price(facts, cu),
+        price=_price(facts, cu, model_id),
         notes=tuple(notes),
+        image_inputs=image_inputs,
     )
 
 
@@ -279,5 +288,5 @@ def derive_catalog(spec: dict, source: str = "") -> Catalog:
         if model_id not in present:
             fake_op = {"summary": extra["summary"],
                        "requestBody": {"content": {"application/json": {"schema": extra["schema"]}}}}
-            models.append(model_from_operation(model_id, fake_op, spec))
+            models.append(model_from_operation(model_id, fake_op, spec, from_spec=False))
     return Catalog(models=display_order(models), retired=retired, source=source)

@@ -10,10 +10,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Mapping
 
+from .image_inputs import ImageInput
+
 IMAGE_PATH_PREFIX = "/generate/image/"
 
-# The spec types these as "number", but a fractional pixel or step count makes no sense and Krea's backends
-# expect whole numbers [I]: validation rejects 1000.5 and the form uses integer inputs for them.
+# Fields the form offers, and the run service sends, as whole numbers (1024.0 goes out as 1024). NOT a validation
+# rule: the spec types most of them "number" while typing others "integer" in the same schemas (Flux's steps,
+# Qwen's width and height) [C SPEC], so Krea's own check takes 1000.5 for a Flux width or a seed and validation
+# follows it (what a provider then does with half a pixel is not documented). Only "integer" refuses fractions.
 INTEGER_VALUED_NAMES = frozenset({"width", "height", "steps", "seed", "num_inference_steps"})
 
 # The largest seed any model takes: seeds are unsigned 32-bit integers [I]. The spec's own per-snapshot random
@@ -51,7 +55,8 @@ class Param:
 
     @property
     def is_integer(self) -> bool:
-        """True when only whole numbers are valid (typed integer, or a size/step/seed typed number)."""
+        """True when the form offers (and the service sends) whole numbers: typed integer, or a size, step count
+        or seed typed number. Validation refuses a fraction only for typed integer (see INTEGER_VALUED_NAMES)."""
         return self.type == "integer" or (self.type == "number" and self.name in INTEGER_VALUED_NAMES)
 
     def to_dict(self) -> dict:
@@ -68,13 +73,42 @@ class Param:
 
 
 @dataclass(frozen=True)
+class PriceRule:
+    """Another price for a body that uses ``field``: present and not empty (a list with items, a set URL), or,
+    with ``equals``, set to that value (``resolution`` = ``"2K"``). ``source`` is its mark, e.g. "[C K2M]"."""
+
+    field: str
+    usd: float
+    label: str  # "with style references"
+    source: str
+    equals: Any = None
+
+    def applies(self, body: Mapping[str, Any]) -> bool:
+        value = body.get(self.field)
+        if self.equals is not None:
+            return value == self.equals
+        return value not in (None, "", [], (), {})
+
+
+@dataclass(frozen=True)
 class Price:
-    """What one job costs. ``usd`` is None when no USD figure is known; ``basis`` says what it is for."""
+    """What one job costs. ``usd`` is None when no USD figure is known; ``basis`` says what it is for.
+
+    ``rules`` are the other prices a body's fields lead to (Krea 2 with style references or a moodboard, Nano
+    Banana 2 at 2K/4K): the job costs the highest that applies (:func:`playground.catalog.estimate_usd`).
+    """
 
     usd: float | None
     compute_units: float | None
     basis: str  # e.g. "per image at 1K"
     source: str  # "confirmed" | "third-party" | "compute-units"
+    rules: tuple[PriceRule, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Price:
+        values = dict(data)
+        values["rules"] = tuple(PriceRule(**r) for r in values.get("rules") or ())
+        return cls(**values)
 
     def label(self) -> str:
         """Short human text, e.g. "$0.030 per image at 1K" or "~22.9 compute units"."""
@@ -104,6 +138,7 @@ class Model:
     expected_seconds: float
     price: Price
     notes: tuple[str, ...] = ()
+    image_inputs: tuple[ImageInput, ...] = ()  # the image fields it takes: kind, count, strength, required
 
     def __hash__(self) -> int:  # usable as a dict key or in an lru_cache despite the schema dicts inside
         return hash((self.id, self.path))
@@ -112,6 +147,12 @@ class Model:
         for p in self.params:
             if p.name == name:
                 return p
+        return None
+
+    def image_input(self, field_name: str) -> ImageInput | None:
+        for item in self.image_inputs:
+            if item.field == field_name:
+                return item
         return None
 
     @property
@@ -135,6 +176,7 @@ class Model:
             "expected_seconds": self.expected_seconds,
             "price": asdict(self.price),
             "notes": list(self.notes),
+            "image_inputs": [i.to_dict() for i in self.image_inputs],
             "params": [p.to_dict() for p in self.params],
         }
 
@@ -151,8 +193,9 @@ class Model:
             previews=data["previews"],
             needs_image=data["needs_image"],
             expected_seconds=data["expected_seconds"],
-            price=Price(**data["price"]),
+            price=Price.from_dict(data["price"]),
             notes=tuple(data.get("notes", ())),
+            image_inputs=tuple(ImageInput.from_dict(i) for i in data.get("image_inputs", ())),
         )
 
 

@@ -113,11 +113,6 @@ _KREA2_SIZE_DEFAULTS = {
     "aspect_ratio": {"default": "1:1"},
     "resolution": {"default": "1K"},
 }
-_SEEDREAM_SIZE = {
-    # The spec gives only a maximum of 4096 [C]; 512 keeps the form and the Compare tab sensible [I].
-    "width": {"minimum": 512},
-    "height": {"minimum": 512},
-}
 
 # Bounds for numbers the spec leaves open: (minimum, maximum). They only fill a bound the spec does not give, so
 # a newer spec that documents one wins over these. With them every integer/number param of every model has both
@@ -140,13 +135,24 @@ _FLUX_STRENGTH = {
     # the default 1 being the top, as Z Image's denoising_strength 0..1 [C SPEC] [I].
     "strength": (0, 1),
 }
+_SEEDREAM_SIZE = {
+    # The spec gives only a maximum of 4096 and no minimum [C SPEC]. The 512 this catalog once added was a form
+    # convenience without evidence, so it refused spec-valid bodies; now the only floor is one pixel, which no
+    # size can go under (a documented divergence: the spec alone would take 0 or -5). The 4096 maximum is the
+    # spec's and wins over the one here. ByteDance's own API wants ~0.9 MP or more in all [3P], but the spec's
+    # 1024x1024 example bodies are below Seedream 5 Lite's native 2K floor [3P], so Krea rescales: no evidence
+    # that Krea refuses a small size.
+    "width": (1, 4096),
+    "height": (1, 4096),
+}
 PARAM_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "openai/gpt-image-2": {
         # The spec gives no bounds (API-NOTES §2.2 (5)) [C-old SPEC]. OpenAI's gpt-image-2 limits [3P]: longest
         # side at most 3840, sides multiples of 16, long side at most 3x the short, 655,360..8,294,400 pixels
         # in all. The per-side range those allow: at most 3840; at least 480, since a short side s gives at most
         # 3s * s pixels and 3s^2 >= 655,360 needs s >= 468 (480 on the 16 grid). The pixel-count and shape
-        # rules span two fields and are only noted (FACTS), not checked here.
+        # rules span two fields and are only noted (FACTS), not checked here. A documented divergence: the spec
+        # takes any number, but OpenAI refuses these sizes, so such a job could only fail.
         "width": (480, 3840),
         "height": (480, 3840),
     },
@@ -165,6 +171,8 @@ PARAM_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     },
     "bfl/flux-1-dev": _FLUX_STRENGTH,
     "bfl/flux-1-kontext-dev": _FLUX_STRENGTH,
+    "bytedance/seedream-4": _SEEDREAM_SIZE,
+    "bytedance/seedream-5-lite": _SEEDREAM_SIZE,
 }
 
 # Corrections to single parameters: model id -> param name -> Param field -> value.
@@ -172,10 +180,11 @@ PARAM_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "krea/krea-2/medium": _KREA2_SIZE_DEFAULTS,
     "krea/krea-2/large": _KREA2_SIZE_DEFAULTS,
     "krea/krea-2/medium-turbo": _KREA2_SIZE_DEFAULTS,
-    # Live endpoint rejected sizes that are not multiples of 16, e.g. 1080x1350 [C SKILLS-G field report].
+    # A documented divergence from the spec, kept on evidence: the 2026-05 spec [C-old for this model] sets no
+    # multipleOf, but Krea's live endpoint refused sizes that are not multiples of 16, e.g. 1080x1350 [C SKILLS-G
+    # field report, 2026-05-17]. Sending one would only earn that refusal, so it is refused here first (and the
+    # sandbox answers as the live API did).
     "openai/gpt-image-2": {"width": {"multiple_of": 16}, "height": {"multiple_of": 16}},
-    "bytedance/seedream-4": _SEEDREAM_SIZE,
-    "bytedance/seedream-5-lite": _SEEDREAM_SIZE,
 }
 
 # Per model: display name (only where the spec summary is not what we show), our own one-line description,
@@ -307,13 +316,13 @@ FACTS: dict[str, dict[str, Any]] = {
     "bytedance/seedream-4": {
         "description": "ByteDance's photoreal model with clean text rendering, up to 4096 px.",
         "seconds": (20, "[C-old BILL] ~20 s"),
-        "notes": ("width and height are required (up to 4096; we keep them at 512 or more).",),
+        "notes": ("width and height are required, up to 4096.",),
     },
     "bytedance/seedream-5-lite": {
         "description": "A lighter Seedream that reasons and can search the web; replaces Seedream 3.",
         "seconds": (25, "[I] guess"),
         "price": (0.0368, "per image", "confirmed"),  # [C SD5L]; a [3P] $0.04 conflicts
-        "notes": ("width and height are required (up to 4096; we keep them at 512 or more).",),
+        "notes": ("width and height are required, up to 4096.",),
     },
     "qwen/2512": {
         "description": "Alibaba's Qwen image model: affordable, with a negative prompt and CFG control.",
@@ -326,6 +335,84 @@ FACTS: dict[str, dict[str, Any]] = {
         "description": "ByteDance's editor: changes the image you give it as the prompt asks.",
         "seconds": (20, "[I] guess"),
     },
+}
+
+# --- image inputs ---------------------------------------------------------------------------------------------
+# What the spec does not say about a model's image fields (see playground/catalog/image_inputs.py): model id ->
+# field -> facts. Keys: max_items (+ max_items_source) where the spec gives no maxItems (a newer spec's own wins),
+# required (+ required_source) where the spec leaves the field optional but the model cannot run without it,
+# strength_field (a top-level field that sets a single edit image's strength) and strength_source, data_uri
+# (+ data_uri_source): a data:image/...;base64, URI is taken in place of a URL, schema_source: where the schema
+# of a model the spec lacks comes from, help: a sentence added to the field's help.
+_KREA2_IMAGE_INPUTS: dict[str, dict[str, Any]] = {
+    "image_style_references": {
+        "schema_source": "[C K2L/K2M]",
+        "strength_source": "[C K2]",
+        # ZDR requires every external input to be a data URI, and ZDR is offered on the Krea 2 endpoints [C ZDR].
+        "data_uri": True, "data_uri_source": "[C ZDR]",
+        "help": "Start near strength 0.6 (Krea's advice).",  # [C K2]
+    },
+    "moodboards": {"schema_source": "[C K2 'limited to one moodboard'; item shape C SKILLS-G live schema]",
+                   "strength_source": "[C SKILLS-G live schema]"},
+    "styles": {"schema_source": "[C SKILLS-G live schema]", "strength_source": "[I] as Flux's LoRA styles"},
+}
+_EDIT_STRENGTH = {"strength_field": "strength", "strength_source": "[C SPEC default 1; range I]"}
+_GOOGLE_14 = {
+    # Google's Gemini 3 image models (Nano Banana Pro and 2 behind Krea) take up to 14 reference images [3P].
+    "max_items": 14, "max_items_source": "[3P: Google's limit for Gemini 3 image models]",
+    "help": "With these given, image prompts (style_images) are ignored.",  # [C SPEC description]
+}
+IMAGE_INPUT_FACTS: dict[str, dict[str, dict[str, Any]]] = {
+    "krea/krea-2/medium": _KREA2_IMAGE_INPUTS,
+    "krea/krea-2/large": _KREA2_IMAGE_INPUTS,
+    "krea/krea-2/medium-turbo": _KREA2_IMAGE_INPUTS,
+    "bfl/flux-1-dev": {"image_url": {**_EDIT_STRENGTH, "help": "Image-to-image; 'strength' sets how far from it "
+                                                                "the result may go."}},
+    "bfl/flux-1-kontext-dev": {
+        "image_url": {
+            **_EDIT_STRENGTH,
+            # Optional in the spec, but the model is "an editing model" [C SPEC summary, KONTEXT]: refused without
+            # one (a documented divergence: the spec alone would take a prompt-only body).
+            "required": True, "required_source": "[C SPEC summary: an editing model; I: refused without]",
+        },
+    },
+    "z-image/z-image": {"image_url": {"strength_field": "denoising_strength"}},
+    "google/nano-banana-pro": {"image_urls": _GOOGLE_14},
+    "google/nano-banana-2": {"image_urls": _GOOGLE_14},
+    "google/nano-banana": {"image_urls": {"help": _GOOGLE_14["help"]}},
+    "ideogram/ideogram-3": {
+        "character_reference_images": {
+            # Ideogram's own API reference: "currently only supports 1 character reference image" [3P].
+            "max_items": 1, "max_items_source": "[3P: Ideogram's API reference]",
+            "help": "Costs more (third-party figure: about $0.16 instead of $0.063).",
+        },
+    },
+}
+
+# --- prices that depend on the body --------------------------------------------------------------------------
+# model id -> (field, USD, label, source[, equals]). The job costs the highest price that applies (a body with
+# both a moodboard and style references pays the moodboard rate, as Krea bills it [C K2]).
+PRICE_RULES: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "krea/krea-2/medium": (
+        ("image_style_references", 0.035, "with style references", "[C K2M]"),
+        ("moodboards", 0.040, "with a moodboard", "[C K2M]"),
+    ),
+    "krea/krea-2/large": (
+        ("image_style_references", 0.065, "with style references", "[C K2L]"),
+        ("moodboards", 0.070, "with a moodboard", "[C K2L]"),
+    ),
+    "krea/krea-2/medium-turbo": (
+        # No figure published: Medium's and Large's steps (+$0.005, +$0.010) on Turbo's [3P] $0.015 [I].
+        ("image_style_references", 0.020, "with style references", "[I] +$0.005 as Medium and Large"),
+        ("moodboards", 0.025, "with a moodboard", "[I] +$0.010 as Medium and Large"),
+    ),
+    "google/nano-banana-2": (
+        ("resolution", 0.12, "at 2K", "[C NB2]", "2K"),
+        ("resolution", 0.16, "at 4K", "[C NB2]", "4K"),
+    ),
+    "ideogram/ideogram-3": (
+        ("character_reference_images", 0.1575, "with character references", "[3P]"),
+    ),
 }
 
 # Sunset models: Krea answers 410 with this body (API-NOTES §5.1) [C DEPR].

@@ -71,10 +71,16 @@ def nearest_aspect_ratio(width: float, height: float, choices: Iterable[str] | N
     return min(options, key=lambda c: abs(math.log(parse_aspect_ratio(c)) - target))
 
 
+# No job produces a side below this. Seedream takes any width from 1 px (its spec sets no minimum), but its
+# provider makes pictures of ~0.9 MP or more [3P]; the sandbox's renderer draws 16 px and up [I].
+MIN_OUTPUT_SIDE = 16
+
+
 def _as_int(value: Any) -> int | None:
+    """A side as a whole number of pixels (a fractional side, which the spec allows, is rounded), or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         return None
-    return int(round(value))
+    return max(MIN_OUTPUT_SIDE, int(round(value)))
 
 
 def _default_of(model: Model, name: str, fallback: Any) -> Any:

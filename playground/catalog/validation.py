@@ -1,7 +1,18 @@
 """The one parameter check shared by the form, the client and the sandbox, and example bodies for tests.
 
 Every message names the field first and says what is allowed, so it can be shown as is: in the UI next to
-the field, in a ``ValidationFailed`` before any request leaves, or in the sandbox's 400 body.
+the field, in a ``ValidationFailed`` before any request leaves, or in the sandbox's 400 body. A value inside a
+list is named by its path as Krea names it (``style_images.0.strength``).
+
+It follows the spec: what the spec takes is taken, with these divergences, each kept for a stated reason:
+
+* URLs (``format: uri``) must be http(s) with a host; the Krea 2 style references also take a
+  ``data:image/...;base64,`` URI [C ZDR]. JSON Schema's ``uri`` would also take ``ftp:`` or ``mailto:``; nothing
+  but an http(s) URL or an allowed data URI can reach a provider's image fetcher [I].
+* Flux Kontext refuses a body without ``image_url`` (optional in the spec; an editing model) [C SPEC summary].
+* Bounds the overrides add where the spec is silent (``overrides.PARAM_BOUNDS``/``BOUNDS_BY_NAME``: seeds
+  0..2**32-1, GPT Image 2's 480..3840 and multiple of 16, the Nano Banana and Qwen sizes, Seedream's floor of
+  one pixel, the image-input maxima of ``overrides.IMAGE_INPUT_FACTS``); each says why next to it.
 """
 
 from __future__ import annotations
@@ -10,9 +21,12 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .from_openapi import schema_type
+from .image_inputs import needed_message
 from .model import Model, Param
 
 # The spec's own example of an input image (SeedEdit); example bodies use it where an image is needed.
@@ -27,10 +41,14 @@ _TYPE_WORDS = {
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field; ``message`` names the field and the allowed range or choices."""
+    """One problem with one field; ``message`` names the field and the allowed range or choices.
+
+    ``field`` is the top-level body field (what a form marks); ``path`` the exact value, e.g.
+    ``style_images.0.strength`` (equal to ``field`` for a top-level value)."""
 
     field: str
     message: str
+    path: str = dataclass_field(default="", compare=False)
 
 
 class ValidationFailed(Exception):
@@ -49,6 +67,7 @@ class _Rules:
     type: str
     nullable: bool = False
     integer: bool = False
+    format: str | None = None
     choices: tuple | None = None
     minimum: float | None = None
     maximum: float | None = None
@@ -65,7 +84,9 @@ class _Rules:
     @classmethod
     def of_param(cls, p: Param) -> _Rules:
         s = p.schema or {}
-        return cls(p.type, p.nullable, p.is_integer, p.choices, p.minimum, p.maximum, p.multiple_of,
+        # Only a typed integer refuses a fraction: the spec's "number" sizes and seeds take 1000.5 (model.py).
+        return cls(p.type, p.nullable, p.type == "integer", s.get("format"), p.choices, p.minimum, p.maximum,
+                   p.multiple_of,
                    p.min_length, p.max_length, s.get("pattern"), p.min_items, p.max_items,
                    s.get("items") if isinstance(s.get("items"), dict) else None,
                    s.get("properties"), tuple(s.get("required", ())))
@@ -74,7 +95,7 @@ class _Rules:
     def of_schema(cls, s: dict) -> _Rules:
         type_, nullable = schema_type(s)
         multiple = s.get("multipleOf")
-        return cls(type_, nullable, type_ == "integer", tuple(s["enum"]) if "enum" in s else None,
+        return cls(type_, nullable, type_ == "integer", s.get("format"), tuple(s["enum"]) if "enum" in s else None,
                    s.get("minimum"), s.get("maximum"), int(multiple) if isinstance(multiple, int) else None,
                    s.get("minLength"), s.get("maxLength"), s.get("pattern"), s.get("minItems"), s.get("maxItems"),
                    s.get("items") if isinstance(s.get("items"), dict) else None,
@@ -127,10 +148,39 @@ def _range_message(path: str, lo: float | None, hi: float | None, got: Any, unit
     return f"{path} must be at most {_num(hi)}{unit} (got {got})"  # type: ignore[arg-type]
 
 
-def _check(path: str, top: str, rules: _Rules, value: Any, is_prompt: bool = False) -> list[FieldError]:
-    """All problems of one value; ``path`` is what messages name (``style_images[0].url``), ``top`` the field."""
+_DATA_IMAGE_URI = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}")
+
+
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no spaces: what a provider can fetch."""
+    if not value or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # e.g. a port that is not a number
+        return False
+
+
+def is_data_image_uri(value: str) -> bool:
+    """``data:image/<type>;base64,<base64>`` (what ZDR asks for in place of an external URL) [C ZDR]."""
+    return _DATA_IMAGE_URI.fullmatch(value) is not None
+
+
+def _uri_problem(path: str, value: str, data_uri: bool) -> str | None:
+    if is_http_url(value) or (data_uri and is_data_image_uri(value)):
+        return None
+    wanted = "an http(s) URL or a data:image/...;base64, URI" if data_uri else "an http(s) URL"
+    if value.startswith("data:") and not data_uri:
+        wanted += " (this field takes no data: URI; upload the file with POST /assets)"
+    return f"{path} must be {wanted} (got {_shown(value)})"
+
+
+def _check(path: str, top: str, rules: _Rules, value: Any, data_uri: bool = False) -> list[FieldError]:
+    """All problems of one value; ``path`` is what messages name (``style_images.0.url``), ``top`` the field.
+    ``data_uri``: a ``format: uri`` string may also be a data:image/...;base64, URI."""
     def err(message: str) -> list[FieldError]:
-        return [FieldError(top, message)]
+        return [FieldError(top, message, path)]
 
     if value is None:
         return [] if rules.nullable else err(f"{path} must not be null")
@@ -148,8 +198,8 @@ def _check(path: str, top: str, rules: _Rules, value: Any, is_prompt: bool = Fal
         elif rules.multiple_of and value % rules.multiple_of:
             errors += err(f"{path} must be a multiple of {rules.multiple_of} (got {_shown(value)})")
     elif rules.type == "string":
-        if is_prompt and not value.strip():
-            return err(f"{path} must not be empty" if not value else f"{path} must not be only whitespace")
+        # As the spec says, no more: a prompt without minLength (Qwen, Z Image) may be empty, and "  " is as long
+        # as minLength 1 asks. The run service refuses a blank prompt itself, before this check.
         n = len(value)
         if (rules.min_length is not None and n < rules.min_length) or (
                 rules.max_length is not None and n > rules.max_length):
@@ -161,6 +211,10 @@ def _check(path: str, top: str, rules: _Rules, value: Any, is_prompt: bool = Fal
                 errors += err(f"{path} must be at least {rules.min_length} characters (got {n})")
         elif rules.pattern and not re.search(rules.pattern, value):
             errors += err(f"{path} must match {rules.pattern} (got {_shown(value)})")
+        elif rules.format == "uri":
+            problem = _uri_problem(path, value, data_uri)
+            if problem:
+                errors += err(problem)
     elif rules.type == "array":
         n = len(value)
         if rules.max_items is not None and n > rules.max_items:
@@ -170,14 +224,14 @@ def _check(path: str, top: str, rules: _Rules, value: Any, is_prompt: bool = Fal
         if rules.items is not None:
             item_rules = _Rules.of_schema(rules.items)
             for i, item in enumerate(value):
-                errors += _check(f"{path}[{i}]", top, item_rules, item)
+                errors += _check(f"{path}.{i}", top, item_rules, item, data_uri)
     elif rules.type == "object":
         for key in rules.required:
             if key not in value:
-                errors += err(f"{path}.{key} is required")
+                errors.append(FieldError(top, f"{path}.{key} is required", f"{path}.{key}"))
         for key, sub in (rules.properties or {}).items():
             if key in value and isinstance(sub, dict):
-                errors += _check(f"{path}.{key}", top, _Rules.of_schema(sub), value[key])
+                errors += _check(f"{path}.{key}", top, _Rules.of_schema(sub), value[key], data_uri)
     return errors
 
 
@@ -193,17 +247,23 @@ def _unknown_message(model: Model, key: str) -> str:
 def validate_params(model: Model, params: Mapping[str, Any]) -> list[FieldError]:
     """Every problem with a request body for ``model``; an empty list means Krea should accept it."""
     if not isinstance(params, Mapping):
-        return [FieldError("body", f"the request body must be a JSON object (got {_shown(params)})")]
+        return [FieldError("body", f"the request body must be a JSON object (got {_shown(params)})", "body")]
     errors: list[FieldError] = []
     for p in model.params:
+        image = model.image_input(p.name)
+        if image is not None and image.required and params.get(p.name) in (None, "", [], ()):
+            # One message saying what is needed, whether the field is absent, null or empty (an image-only model)
+            errors.append(FieldError(p.name, needed_message(model.name, image), p.name))
+            continue
         if p.name not in params:
             if p.required:
-                errors.append(FieldError(p.name, f"{p.name} is required"))
+                errors.append(FieldError(p.name, f"{p.name} is required", p.name))
             continue
-        errors += _check(p.name, p.name, _Rules.of_param(p), params[p.name], is_prompt=p.name == "prompt")
+        errors += _check(p.name, p.name, _Rules.of_param(p), params[p.name],
+                         data_uri=image is not None and image.data_uri)
     for key in params:
         if key not in model.accepts:
-            errors.append(FieldError(str(key), _unknown_message(model, key)))
+            errors.append(FieldError(str(key), _unknown_message(model, key), str(key)))
     return errors
 
 

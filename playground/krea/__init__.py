@@ -9,6 +9,7 @@
 """
 
 from playground.krea import errors
+from playground.krea.assets import MAX_ASSET_BYTES, Asset, AssetPage, Style, StylePage
 from playground.krea.client import KreaClient, host_allowed
 from playground.krea.errors import (
     AnswerTooLarge,
@@ -36,10 +37,12 @@ from playground.krea.follow import JobFollower, PollingFollower, poll_intervals,
 from playground.krea.jobs import TERMINAL_STATUSES, Job, JobPage, JobStatus, parse_timestamp, status_label
 
 __all__ = [
-    "AnswerTooLarge", "BadAnswer", "BadImage", "BadRequest", "DownloadStopped", "ErrorKind", "Job", "JobCancelled",
+    "MAX_ASSET_BYTES", "AnswerTooLarge", "Asset", "AssetPage", "BadAnswer", "BadImage", "BadRequest",
+    "DownloadStopped", "ErrorKind", "Job", "JobCancelled",
     "JobError", "JobFailed", "JobFollower", "JobPage",
     "JobStatus", "JobTimeout", "KreaAPIError", "KreaClient", "KreaError", "ModelRetired", "NotFound",
-    "OutOfCredits", "PollingFollower", "RateLimited", "ServerError", "TERMINAL_STATUSES", "Timeout",
+    "OutOfCredits", "PollingFollower", "RateLimited", "ServerError", "Style", "StylePage", "TERMINAL_STATUSES",
+    "Timeout",
     "TransportError", "Unauthorized", "errors", "host_allowed", "parse_timestamp", "poll_intervals",
     "status_label", "wait_for_job",
 ]

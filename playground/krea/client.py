@@ -20,6 +20,7 @@ import requests
 from PIL import Image
 
 from playground.krea import errors, transport
+from playground.krea.assets import MAX_ASSET_BYTES, Asset, AssetPage, StylePage
 from playground.krea.follow import Expectation, JobFollower, PollingFollower, wait_for_job
 from playground.krea.webhooks import INBOX
 from playground.krea.jobs import Job, JobPage
@@ -238,6 +239,117 @@ class KreaClient:
                 return  # a repeated cursor would loop forever
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
+
+    # --- assets and styles ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _asset_path(asset_id: str) -> str:
+        if not asset_id:
+            raise ValueError("asset_id is empty")
+        return "/assets/" + quote(str(asset_id), safe="")  # one path segment, whatever it contains
+
+    @staticmethod
+    def _parsed(parse: Any, data: Any, what: str, user_message: str) -> Any:
+        try:
+            return parse(data)
+        except ValueError as exc:
+            raise errors.BadAnswer(f"{what}: {exc}", 200, None, user_message) from None
+
+    @staticmethod
+    def _asset_not_found(exc: errors.NotFound, asset_id: str) -> errors.NotFound:
+        exc.user_message = (f"Krea has no asset {asset_id} for this token: it was deleted, or belongs to another "
+                            "workspace, or the base URL is wrong.")
+        return exc
+
+    def upload_asset(self, data: bytes, filename: str, mime_type: str, description: str | None = None) -> Asset:
+        """``POST /assets`` (multipart ``file``, optional ``description``) → the :class:`Asset`, whose
+        ``image_url`` goes into a generation body (style reference, image prompt, image to edit).
+
+        Like submitting a job, the upload goes through the submit session: only connect errors are retried
+        (nothing reached Krea); after the request may have been received it is never sent again (a second
+        upload would make a second asset), and the caller can look for it in :meth:`list_assets`. The answer is
+        read under ``max_answer_bytes``. Raises ``ValueError`` for an empty file or one over Krea's 75 MB limit
+        (not sent), else a :class:`errors.KreaAPIError` (``BadRequest`` for a type or size Krea refuses).
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"upload_asset takes the file's bytes, not {type(data).__name__}")
+        payload = bytes(data)
+        if not payload:
+            raise ValueError("upload_asset: the file is empty")
+        if len(payload) > MAX_ASSET_BYTES:
+            raise ValueError(f"upload_asset: the file is {len(payload)} bytes, above Krea's limit of "
+                             f"{MAX_ASSET_BYTES} (75 MB)")
+        name = str(filename or "").strip() or "upload"
+        form = {"description": description} if description else None
+        answer = self._call(self._submit, "POST", "/assets", files={"file": (name, payload, mime_type)},
+                            data=form, known_fields=frozenset({"file", "description"}))
+        asset = self._parsed(Asset.from_dict, answer, "POST /assets",
+                             "Krea answered the upload with something that is not an asset. Check the API base URL.")
+        if not asset.id or not asset.image_url:
+            raise errors.BadAnswer("POST /assets: the answer has no id or image_url", 200, None,
+                                   "Krea's answer to the upload did not say where the file is. Look for it in your "
+                                   "assets before uploading it again.")
+        return asset
+
+    def list_assets(self, limit: int = 100, cursor: str | None = None) -> AssetPage:
+        """One page of ``GET /assets`` (``limit`` 1..1000); pass ``page.next_cursor`` back for the next one."""
+        query: dict[str, Any] = {"limit": limit}
+        if cursor:
+            query["cursor"] = cursor
+        data = self._call(self._api, "GET", "/assets", params=query)
+        return self._parsed(AssetPage.from_dict, data, "GET /assets",
+                            "Krea answered with something that is not an asset list.")
+
+    def iter_assets(self, limit: int = 100, max_pages: int | None = None) -> Iterator[Asset]:
+        """Every asset, page after page, each once (a repeated cursor ends the walk)."""
+        cursor: str | None = None
+        seen_ids: set[str] = set()
+        seen_cursors: set[str] = set()
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            page = self.list_assets(limit=limit, cursor=cursor)
+            pages += 1
+            for asset in page.items:
+                if asset.id not in seen_ids:
+                    seen_ids.add(asset.id)
+                    yield asset
+            if not page.items or not page.next_cursor or page.next_cursor in seen_cursors:
+                return
+            seen_cursors.add(page.next_cursor)
+            cursor = page.next_cursor
+
+    def get_asset(self, asset_id: str) -> Asset:
+        """``GET /assets/{id}``; :class:`errors.NotFound` when this token cannot see it."""
+        path = self._asset_path(asset_id)
+        try:
+            data = self._call(self._api, "GET", path)
+        except errors.NotFound as exc:
+            raise self._asset_not_found(exc, asset_id) from None
+        return self._parsed(Asset.from_dict, data, f"GET {path}", "Krea answered with something that is not an asset.")
+
+    def delete_asset(self, asset_id: str) -> bool:
+        """``DELETE /assets/{id}`` → True when Krea says it is gone (``{"success": true}``, or an empty 2xx),
+        False when it answers ``success: false``; :class:`errors.NotFound` for an unknown asset."""
+        path = self._asset_path(asset_id)
+        try:
+            data = self._call(self._api, "DELETE", path)
+        except errors.NotFound as exc:
+            raise self._asset_not_found(exc, asset_id) from None
+        if isinstance(data, dict) and "success" in data:
+            return data["success"] is True
+        return True  # a 2xx without the documented body: the call succeeded
+
+    def list_styles(self, limit: int = 100, cursor: str | None = None, filter: str | None = None) -> StylePage:
+        """One page of ``GET /styles`` (LoRA styles; ``limit`` 1..1000; ``filter`` e.g. ``"user"``,
+        ``"shared"``, ``"krea"``). A style's ``id`` goes into a body's ``styles`` as ``{id, strength}``."""
+        query: dict[str, Any] = {"limit": limit}
+        if cursor:
+            query["cursor"] = cursor
+        if filter:
+            query["filter"] = filter
+        data = self._call(self._api, "GET", "/styles", params=query)
+        return self._parsed(StylePage.from_dict, data, "GET /styles",
+                            "Krea answered with something that is not a style list.")
 
     # --- following -----------------------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ def test_a_random_seed_is_drawn_per_run_and_returned(client):
 
 
 @pytest.mark.parametrize("values, field, words", [
-    ({"width": "abc"}, "width", "whole number"),
+    ({"width": "abc"}, "width", "must be a number"),
     ({"width": 5000}, "width", "2368"),
     ({"seed": -1}, "seed", "between 0 and 4294967295"),
     ({"seed": 2**63}, "seed", "between 0 and 4294967295"),

@@ -115,3 +115,10 @@ def test_size_params_validate_for_every_model(catalog):
             assert validate_params(model, body) == [], (model.id, w, h, fields)
     assert size_params(catalog.get("z-image/z-image"), 1024, 576)[0] == {"aspect_ratio": "16:9", "resolution": "1K"}
     assert size_params(catalog.get("bytedance/seededit"), 1024, 576)[0] == {}
+
+
+def test_output_size_of_spec_valid_odd_sizes(catalog):
+    # Fractional sides (the spec types them "number") are rounded; a Seedream side below 16 px (its spec sets no
+    # minimum) is never what a job produces.
+    assert output_size(catalog.get("bfl/flux-1-dev"), {"width": 1000.4, "height": 767.6}) == (1000, 768)
+    assert output_size(catalog.get("bytedance/seedream-4"), {"width": 5, "height": 4096}) == (16, 4096)
