@@ -46,8 +46,10 @@ from urllib.parse import urlsplit
 from playground.catalog import Catalog, output_size
 from playground.settings import SandboxSettings
 
-from .job_files import FINAL_NAME, Renderer, render_files
+from .assets import KEEP_ASSETS_PER_OWNER, MAX_ASSET_BYTES, AssetStore
 from .faults import FaultRegistry, JobFaults
+from .job_files import FINAL_NAME, Renderer, render_files
+from .references import ReferenceResolver
 
 STATUSES = (
     "backlogged",
@@ -175,6 +177,7 @@ class Job:
     assets_ready_at: float | None = None
     render_error: str | None = None
     webhook_result: str | None = None  # "200", or the error text, once delivered
+    references: tuple = ()  # decoded image inputs (restyle.Reference), released once rendered
     polls: int = 0  # GET /jobs/{id} answered for it: how hard its client polls (tests, benchmark)
 
     @property
@@ -216,6 +219,8 @@ class JobEngine:
         executor: Executor | None = None,
         renderer: Renderer | None = None,  # (render_image, render_previews); default: the real renderer
         webhook_sender: Callable[[str, dict], Any] | None = None,
+        max_asset_bytes: int = MAX_ASSET_BYTES,  # POST /assets limit (Krea's 75 MB); tests pass a small one
+        keep_assets: int = KEEP_ASSETS_PER_OWNER,
     ):
         if catalog is None:
             raise TypeError("JobEngine needs its catalog: JobEngine(settings, catalog)")
@@ -236,6 +241,11 @@ class JobEngine:
         self._live: dict[str, Job] = {}  # not terminal (backlogged included)
         self._last_ms: dict[str, int] = {}
         self._dir = Path(tempfile.mkdtemp(prefix="krea-sandbox-"))
+        # Uploaded assets live in the same folder (deleted with it on stop); image inputs are read from them.
+        self.assets = AssetStore(self._dir / "assets", max_bytes=max_asset_bytes, keep_per_owner=keep_assets,
+                                 clock=clock)
+        self.references = ReferenceResolver(self.assets, self.file, max_bytes=max_asset_bytes)
+        self.assets.on_drop = self.references.forget
         self.webhook_log: deque[tuple[str, str, str]] = deque(maxlen=200)  # (job_id, url, outcome)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -278,16 +288,19 @@ class JobEngine:
 
     # ------------------------------------------------------------------------------------------------- submit
 
-    def submit(self, token: str, model, params: dict, *, webhook_url: str | None = None, base_url: str = "") -> Job:
-        """Create a job for validated ``params``. Raises OutOfCredits or CapacityExceeded."""
+    def submit(self, token: str, model, params: dict, *, webhook_url: str | None = None, base_url: str = "",
+               references: tuple = ()) -> Job:
+        """Create a job for validated ``params`` (``references``: its resolved image inputs, see
+        :meth:`ReferenceResolver.resolve`). Raises OutOfCredits or CapacityExceeded."""
         owner = owner_key(token)
         pending = _Pending()
         try:
-            return self._submit(owner, model, params, webhook_url, base_url, pending)
+            return self._submit(owner, model, params, webhook_url, base_url, tuple(references), pending)
         finally:
             self._run(pending)  # also when refused: the advance above may have started renders or webhooks
 
-    def _submit(self, owner: str, model, params: dict, webhook_url: str | None, base_url: str, pending) -> Job:
+    def _submit(self, owner: str, model, params: dict, webhook_url: str | None, base_url: str, references: tuple,
+                pending) -> Job:
         with self._lock:
             self._advance_all(pending)
             if self.balance_usd is not None and self.balance_usd <= 0:
@@ -317,6 +330,7 @@ class JobEngine:
                 created_ms=self._next_ms(owner, now),
                 duration=self._duration(model, job_faults.slow_factor),
                 status="backlogged",
+                references=references,
             )
             if running < s.concurrency_limit and waiting == 0:
                 job.status, job.started = "queued", now
@@ -456,6 +470,7 @@ class JobEngine:
                 "jobs": len(self._jobs),
                 "live": len(self._live),
                 "faults": len(self.faults),
+                "assets": len(self.assets),
                 "balance_usd": self.balance_usd,
             }
 
@@ -535,6 +550,8 @@ class JobEngine:
     def _finish(self, job: Job, status: str, ended_ms: int, pending: _Pending) -> None:
         job.status = status
         job.ended_ms = max(ended_ms, job.created_ms)
+        if not job.rendering:  # cancelled or failed before its render: its inputs are not needed any more
+            job.references = ()
         self._live.pop(job.job_id, None)
         if status == "completed" and self.balance_usd is not None:
             self.balance_usd -= job.price_usd  # failed and cancelled jobs are free
@@ -574,7 +591,7 @@ class JobEngine:
     def _render(self, job: Job) -> None:
         try:
             files = render_files(job.model_id, job.prompt, job.seed, job.width, job.height, job.preview_frames,
-                                 self._renderer)
+                                 self._renderer, job.references)
             folder = self._dir / job.job_id
             folder.mkdir(parents=True, exist_ok=True)
             for name, data in files.items():
@@ -582,9 +599,11 @@ class JobEngine:
         except Exception as exc:  # noqa: BLE001 - any renderer bug ends the job as failed, visibly
             with self._lock:
                 job.render_error = f"Sandbox renderer error: {type(exc).__name__}: {exc}"
+                job.references = ()
             return
         with self._lock:
             job.assets_ready_at = self.clock()
+            job.references = ()  # decoded inputs can be large: a finished job no longer needs them
             dropped = job.job_id not in self._jobs
         if dropped:  # pruned while rendering: do not leave its files behind
             shutil.rmtree(self._dir / job.job_id, ignore_errors=True)

@@ -11,14 +11,15 @@ hold megabytes for hits that rarely come.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .png import encode_png
 
 FINAL_NAME = "image.png"
 PREVIEW_QUALITY = 75  # previews are glimpses, shown for a second or two
 
-# render_image(model_id, prompt, seed, width, height) -> PIL image;
+# render_image(model_id, prompt, seed, width, height[, references=...]) -> PIL image (references are passed
+# only when a job has some, so a renderer without image inputs need not take them);
 # render_previews(final, progresses, seed) -> one PIL image per progress
 Renderer = tuple[Callable, Callable]
 
@@ -34,11 +35,18 @@ def _default_renderer() -> Renderer:
 
 
 def render_files(model_id: str, prompt: str, seed: int, width: int, height: int, preview_frames: int,
-                 renderer: Renderer | None = None) -> dict[str, bytes]:
-    """{file name: bytes} of one job: the final PNG, then preview-1.jpg .. preview-N.jpg (N = preview_frames)."""
+                 renderer: Renderer | None = None, references: Sequence = ()) -> dict[str, bytes]:
+    """{file name: bytes} of one job: the final PNG, then preview-1.jpg .. preview-N.jpg (N = preview_frames).
+    ``references``: the job's image inputs (:class:`.restyle.Reference`), named in the PNG's text."""
     render_image, render_previews = renderer or _default_renderer()
-    final = render_image(model_id, prompt, seed, width, height)
-    files = {FINAL_NAME: encode_png(final, {"sandbox": "true", "model": model_id, "seed": str(seed)})}
+    if references:
+        final = render_image(model_id, prompt, seed, width, height, references=references)
+    else:
+        final = render_image(model_id, prompt, seed, width, height)
+    text = {"sandbox": "true", "model": model_id, "seed": str(seed)}
+    if references:
+        text["references"] = ", ".join(r.field for r in references)
+    files = {FINAL_NAME: encode_png(final, text)}
     progresses = [index / (preview_frames + 1) for index in range(1, preview_frames + 1)]
     for index, preview in enumerate(render_previews(final, progresses, seed) if progresses else (), 1):
         buffer = io.BytesIO()

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from playground.sandbox.render_scenes import RGB, Canvas, Look, Palette, Scene, compose, mix, rgb
+from playground.sandbox.restyle import Reference, apply_references
 
 # Larger requests are painted at about this many pixels and upscaled: memory and time stay bounded at 8K.
 MAX_INTERNAL_PIXELS = 2_100_000
@@ -174,8 +175,10 @@ def _rng(*parts: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(_digest(*parts)[:16], "big"))
 
 
-def render_image(model_id: str, prompt: str, seed: int, width: int, height: int) -> Image.Image:
-    """A width x height RGB picture for this model and prompt; identical bytes for identical arguments."""
+def render_image(model_id: str, prompt: str, seed: int, width: int, height: int,
+                 references: Sequence[Reference] = ()) -> Image.Image:
+    """A width x height RGB picture for this model and prompt; identical bytes for identical arguments.
+    ``references`` (see :mod:`.restyle`): an edit input lends its layout, style references their palette."""
     width, height = int(width), int(height)
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
         raise ValueError(f"width and height must be between {MIN_SIDE} and {MAX_SIDE}, got {width}x{height}")
@@ -189,6 +192,8 @@ def render_image(model_id: str, prompt: str, seed: int, width: int, height: int)
     img = compose(cv)
     for step in style.grade:
         img = GRADES[step](img, cv, prompt)
+    if references:
+        img = apply_references(img, references)
     if img.size != (width, height):
         img = img.resize((width, height), Image.BILINEAR)
     _mark(img, f"SANDBOX \u00b7 {short_name(model_id)}")

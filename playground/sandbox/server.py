@@ -7,7 +7,6 @@ every error is Krea's ``{"error": "..."}`` shape (never FastAPI's 422 ``detail``
 from __future__ import annotations
 
 import copy
-import hmac
 import json
 import math
 from contextlib import asynccontextmanager
@@ -18,17 +17,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground.catalog import Catalog, load_catalog, validate_params
 from playground.settings import OPENAPI_SNAPSHOT_PATH, SandboxSettings
 
-from .engine import STATUSES, CapacityExceeded, JobEngine, OutOfCredits, parse_cursor, webhook_url_error
+from .answers import authenticate as _authenticate
+from .answers import base_url as _base
+from .answers import error, not_implemented, page_query
+from .asset_routes import add_asset_routes, add_style_routes
+from .engine import STATUSES, CapacityExceeded, JobEngine, OutOfCredits, webhook_url_error
 from .faults import Fault
+from .references import ReferenceRefused
 
 IMPLEMENTED = (
-    "POST /generate/image/{model}, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, GET /openapi.json, "
-    "GET /files/{job_id}/{name}, GET /_sandbox/health"
+    "POST /generate/image/{model}, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /assets, GET /assets, "
+    "GET /assets/{id}, DELETE /assets/{id}, GET /styles, GET /styles/{id}, GET /openapi.json, "
+    "GET /files/{job_id}/{name}, GET /assets-files/{id}/{name}, GET /styles-files/{id}/{name}, GET /_sandbox/health"
 )
 # Listed (and routed) only when SandboxSettings.faults_enabled: switched off, the control route does not exist.
 FAULT_ROUTES = "GET|POST|DELETE /_sandbox/faults"
@@ -39,31 +45,8 @@ def implemented(settings: SandboxSettings) -> str:
     return f"{IMPLEMENTED}, {FAULT_ROUTES}" if settings.faults_enabled else IMPLEMENTED
 
 
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
 def _retry_headers(seconds: float | None) -> dict[str, str] | None:
     return None if seconds is None else {"Retry-After": str(max(0, math.ceil(seconds)))}
-
-
-def _authenticate(request: Request, settings: SandboxSettings) -> str | JSONResponse:
-    """The Bearer token, or the 401 answer."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if not header:
-        return error(401, "Missing Authorization header. Send 'Authorization: Bearer <your API token>'.")
-    if scheme.lower() != "bearer" or not token:
-        return error(401, "Malformed Authorization header. Send 'Authorization: Bearer <your API token>'.")
-    required = settings.required_token
-    if required is not None and not hmac.compare_digest(token.encode(), required.encode()):
-        return error(401, "Invalid API token.")
-    return token
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 def _describe(errors) -> str:
@@ -175,7 +158,7 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         method, path = request.method, request.url.path
         if exc.status_code == 404:
-            message = f"The sandbox does not implement {method} {path}. It serves: {served}. See docs/SANDBOX.md."
+            message = not_implemented(method, path, served)
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "")
             message = f"{method} is not allowed on {path} (allowed: {allowed})."
@@ -225,8 +208,15 @@ def create_app(
             problem = webhook_url_error(webhook, settings.webhook_allow_remote)
             if problem:
                 return error(400, problem)
+        references = ()
+        if engine.references.wanted(params):  # reads and decodes images: off the event loop
+            try:
+                references = await run_in_threadpool(engine.references.resolve, model, params, _base(request))
+            except ReferenceRefused as exc:
+                return error(bad, str(exc))
         try:
-            job = engine.submit(token, model, params, webhook_url=webhook, base_url=_base(request))
+            job = engine.submit(token, model, params, webhook_url=webhook, base_url=_base(request),
+                                references=references)
         except OutOfCredits as exc:
             return error(402, str(exc))
         except CapacityExceeded as exc:
@@ -240,22 +230,11 @@ def create_app(
         token = _authenticate(request, settings)
         if isinstance(token, JSONResponse):
             return token
-        query = request.query_params
-        raw_limit = query.get("limit", "100")
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 1000:
-            return error(400, f"limit must be an integer from 1 to 1000; got {raw_limit!r}.")
-        cursor = query.get("cursor")
-        cursor_ms = None
-        if cursor:
-            try:
-                cursor_ms = parse_cursor(cursor)
-            except ValueError:
-                return error(400, f"cursor must be an ISO 8601 date-time such as 2025-01-15T10:30:00.000Z; got {cursor!r}.")
-        status = query.get("status") or None
+        paging = page_query(request)
+        if isinstance(paging, JSONResponse):
+            return paging
+        limit, cursor_ms = paging
+        status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
             return error(400, f"status must be one of {', '.join(STATUSES)}; got {status!r}.")
         # `types` is accepted and ignored: sandbox jobs carry no type (docs/SANDBOX.md).
@@ -314,6 +293,8 @@ def create_app(
             stats.pop("faults", None)  # no hint of a control route that is switched off
         return {"status": "ok", "sandbox": True, "models": len(catalog.models), **stats}
 
+    add_asset_routes(app, engine)
+    add_style_routes(app, engine, served)
     if settings.faults_enabled:
         _add_fault_routes(app, engine, catalog)
     return app
