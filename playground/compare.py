@@ -23,6 +23,7 @@ from playground.catalog import Model
 from playground.catalog.sizing import RESOLUTION_SCALE, size_params
 from playground.generate import run_generation
 from playground.krea.errors import ErrorKind
+from playground.references import ReferenceSet, apply_references
 from playground.runs import Phase, RunError, RunRecord, RunUpdate, run_error_from
 from playground.settings import PollPolicy
 
@@ -72,8 +73,10 @@ def _nearest_resolution(model: Model, width: int, height: int) -> str | None:
     return min(param.choices, key=lambda c: abs(RESOLUTION_SCALE.get(c, 1) - scale))
 
 
-def adapt(model: Model, shared: SharedSettings) -> Adapted:
-    """Translate the shared settings into `model`'s own schema."""
+def adapt(model: Model, shared: SharedSettings, references: ReferenceSet | None = None,
+          asset_urls: Mapping[str, str] | None = None) -> Adapted:
+    """Translate the shared settings into `model`'s own schema, with the reference pictures in the fields it
+    takes (`asset_urls`: each picture's uploaded URL by sha256; None: placeholders, for a plan)."""
     notes: list[str] = []
     params: dict = {"prompt": shared.prompt}
     sized, size_notes = size_params(model, shared.width, shared.height)
@@ -104,7 +107,8 @@ def adapt(model: Model, shared: SharedSettings) -> Adapted:
     for param in model.params:  # required fields the shared form does not cover: the model's own default
         if param.required and param.name not in params and param.default is not None:
             params[param.name] = param.default
-    return Adapted(model=model, params=params, notes=tuple(notes))
+    params, reference_notes = apply_references(model, params, references, asset_urls)
+    return Adapted(model=model, params=params, notes=tuple(notes) + reference_notes)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from playground.catalog import Model, ValidationFailed
+from playground.catalog import Model, ValidationFailed, estimate_usd
 from playground.krea.errors import ErrorKind, KreaError
 from playground.krea.jobs import TERMINAL_STATUSES, JobStatus
 
@@ -168,7 +168,8 @@ class RunRecord:
     @classmethod
     def from_update(cls, update: RunUpdate, model: Model, *, notes: tuple[str, ...] = (),
                     group_id: str | None = None) -> RunRecord:
-        price = model.price.usd
+        params = dict(update.params or {})
+        price = estimate_usd(model, params)  # with the inputs' effect (Krea 2 with style references costs more)
         made = update.phase == Phase.DONE or (update.error is not None and update.error.kind == ErrorKind.BAD_IMAGE)
         if update.status == JobStatus.COMPLETED and made:  # made and billed, even if our download then failed
             cost = price
@@ -176,7 +177,6 @@ class RunRecord:
             cost = 0.0  # never created, failed, cancelled, or "completed" without an image: not billed
         else:
             cost = None  # still running, or may still be (a timeout, an unconfirmed cancel): not known yet
-        params = dict(update.params or {})
         t = update.timings
         return cls(
             run_id=update.run_id, model_id=model.id, model_name=model.name, request_path=model.path,

@@ -21,7 +21,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from playground.catalog import MAX_SEED, Catalog, Model, ValidationFailed, check_params, example_params
+from playground.catalog import (
+    MAX_SEED,
+    Catalog,
+    Model,
+    ValidationFailed,
+    check_params,
+    estimate_usd,
+    example_params,
+)
 from playground.compare import (
     MAX_MODELS,
     MIN_MODELS,
@@ -35,8 +43,17 @@ from playground.compare import (
 )
 from playground.generate import look_up_submitted, resume_generation, run_generation
 from playground.journal import Journal, RunOrigin, Watch, journaled
+from playground.references import (
+    AssetCache,
+    BadReference,
+    CachedAsset,
+    ReferenceSet,
+    apply_references,
+    missing_inputs,
+    missing_message,
+)
 from playground.krea.client import KreaClient
-from playground.krea.errors import ErrorKind
+from playground.krea.errors import ErrorKind, KreaError
 from playground.krea.jobs import JobStatus, parse_timestamp
 from playground.runs import Phase, RunError, RunRecord, RunRefused, RunTimings, RunUpdate
 from playground.sessions import Backend, Route, SessionRegistry
@@ -89,6 +106,20 @@ class ComparisonPlan:
     preflight: Preflight
     seed: int | None
     group_id: str
+    shared: SharedSettings | None = None  # what every model was adapted from (None for a re-run)
+    references: ReferenceSet | None = None  # the pictures chosen for every model
+    asset_urls: Mapping[str, str] | None = None  # their uploaded URLs by sha256 (None: not uploaded yet)
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """What one Generate run will send, before anything is sent: the body (reference pictures as placeholder
+    URLs until they are uploaded), what was done with the pictures, and the estimated price."""
+
+    model: Model
+    body: dict[str, Any]
+    notes: tuple[str, ...] = ()
+    estimate_usd: float | None = None
 
 
 # --- reading numbers -------------------------------------------------------------------------------------------
@@ -189,6 +220,7 @@ class RunService:
         self._lock = threading.Lock()
         self._live: dict[str, threading.Event] = {}  # run id -> stop switch, for every run followed right now
         self._env_client: KreaClient | None = None
+        self.assets = AssetCache()  # reference pictures uploaded per session, each distinct file once
 
     # --- models and estimates ----------------------------------------------------------------------------------
 
@@ -197,10 +229,7 @@ class RunService:
         if model is None:
             raise RunRefused.invalid("model", f"Unknown model {str(model_id)[:60]!r}. The /models endpoint (or "
                                               "the Model menu) lists every model id.")
-        if model.needs_image:
-            raise RunRefused.invalid("model", f"{model.name} needs an input image, which the playground cannot "
-                                              "send yet. Choose a text-to-image model.")
-        return model
+        return model  # a model that needs an input image is refused later, only if none is given
 
     @property
     def text_models(self) -> list[Model]:
@@ -232,8 +261,23 @@ class RunService:
 
     # --- generate ------------------------------------------------------------------------------------------------
 
-    def prepare_generation(self, request: GenerationRequest) -> tuple[Model, dict[str, Any]]:
-        """The model and the exact body to send, or RunRefused naming the field."""
+    def prepare_generation(self, request: GenerationRequest,
+                           references: ReferenceSet | None = None) -> tuple[Model, dict[str, Any]]:
+        """The model and the exact body to send, or RunRefused naming the field. With `references`, their URLs
+        are placeholders (nothing is uploaded here): see plan_generation."""
+        plan = self.plan_generation(request, references)
+        return plan.model, plan.body
+
+    def plan_generation(self, request: GenerationRequest, references: ReferenceSet | None = None) -> GenerationPlan:
+        """The body, the notes on the reference pictures and the price, or RunRefused naming the field. Nothing
+        is uploaded or sent: the form can call it as it changes (a seed is drawn only when asked for)."""
+        refs = self._checked_references(references)
+        model, base = self._generation_base(request)
+        body, notes = self._with_references(model, base, refs, None)
+        return GenerationPlan(model, body, notes, estimate_usd(model, body))
+
+    def _generation_base(self, request: GenerationRequest) -> tuple[Model, dict[str, Any]]:
+        """The body before reference pictures: prompt, the model's parameters, defaults, the seed (drawn once)."""
         model = self.model(request.model_id)
         prompt = check_text(request.prompt, "prompt", "The prompt")
         if not prompt.strip():
@@ -242,11 +286,88 @@ class RunService:
         body = _normalized(model, {"prompt": prompt, **params})
         if model.param("seed") is not None:
             body["seed"] = self.choose_seed(request.seed, request.randomize_seed)
+        return model, body
+
+    # --- reference pictures --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _checked_references(references: ReferenceSet | None) -> ReferenceSet | None:
+        if references is None or references.is_empty:
+            return None
+        try:
+            references.check()
+        except BadReference as exc:
+            raise RunRefused.invalid(exc.field, str(exc)) from None
+        return references
+
+    @staticmethod
+    def _refusal(model: Model, exc: ValidationFailed, prefix: str = "") -> RunRefused:
+        """A catalog refusal naming the field; inside an image input, the exact value (style_images.0.strength),
+        since no form field of that name exists."""
+        first = exc.errors[0] if exc.errors else None
+        field_name = exc.field
+        if first is not None and first.path and model.image_input(first.field) is not None:
+            field_name = first.path
+        return RunRefused.invalid(field_name, f"{prefix}{exc}")
+
+    def _check_body(self, model: Model, body: Mapping[str, Any], *, comparing: bool = False) -> None:
+        """Required pictures present, then the catalog's check once; RunRefused naming the field."""
+        for item in missing_inputs(model, body):
+            raise RunRefused.invalid(item.field, missing_message(model, item, comparing=comparing))
         try:
             check_params(model, body)
         except ValidationFailed as exc:
+            raise self._refusal(model, exc, f"{model.name}: " if comparing else "") from None
+
+    def _with_references(self, model: Model, base: Mapping[str, Any], refs: ReferenceSet | None,
+                         asset_urls: Mapping[str, str] | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+        try:
+            body, notes = apply_references(model, base, refs, asset_urls)
+        except BadReference as exc:
             raise RunRefused.invalid(exc.field, str(exc)) from None
-        return model, body
+        self._check_body(model, body)
+        return body, notes
+
+    def reference_notes(self, model_id: str, references: ReferenceSet | None) -> tuple[str, ...]:
+        """What `model_id` would do with these pictures (notes as the tiles show them); no upload, no checks of
+        the rest of the form. Unknown models: no notes."""
+        model = self.catalog.find(str(model_id or "").strip())
+        if model is None or references is None or references.is_empty:
+            return ()
+        return apply_references(model, {}, references, None)[1]
+
+    def upload_references(self, session_id: str, references: ReferenceSet | None) -> dict[str, str]:
+        """Upload the set's pictures through this session's client, each distinct file once per session
+        (cached): sha256 -> URL. RunRefused (field "references") naming a picture that could not be uploaded."""
+        refs = self._checked_references(references)
+        if refs is None:
+            return {}
+        client = self.sessions.route(session_id).client
+        urls: dict[str, str] = {}
+        for ref in refs.pictures:
+            try:
+                urls[ref.sha256] = self.assets.upload(session_id, client, ref).url
+            except BadReference as exc:
+                raise RunRefused.invalid(exc.field, str(exc)) from None
+            except ValueError as exc:  # the client's own refusal (empty, over 75 MB): nothing was sent
+                raise RunRefused.invalid("references", f"{ref.name} was not uploaded: {exc}.") from None
+            except KreaError as exc:
+                raise RunRefused(RunError(exc.kind, f"{ref.name} could not be uploaded, so nothing was generated: "
+                                                    f"{exc.user_message}", field="references")) from None
+        return urls
+
+    def uploaded_references(self, session_id: str) -> list[CachedAsset]:
+        """This session's uploaded pictures, most recently used first (no network call)."""
+        return self.assets.assets(session_id, self.sessions.route(session_id).client)
+
+    def remove_reference(self, session_id: str, asset_id: str) -> bool:
+        """Delete one of this session's uploads at the backend (DELETE /assets/{id}) and forget it. False if
+        this session has no such upload; a KreaError (with its user_message) if the backend refused."""
+        return self.assets.remove(session_id, self.sessions.route(session_id).client, str(asset_id or ""))
+
+    def forget_references(self, session_id: str) -> None:
+        """The tab closed: forget its uploads here (they stay at the backend, where History may point)."""
+        self.assets.forget(session_id)
 
     def shared_spend_today(self) -> float:
         today = datetime.now(timezone.utc).date().isoformat()
@@ -278,19 +399,27 @@ class RunService:
         return route
 
     def start_generation(self, session_id: str, request: GenerationRequest, *, run_key: str = GENERATE_KEY,
-                         cancel_if_abandoned: bool = False) -> Watch:
+                         cancel_if_abandoned: bool = False, references: ReferenceSet | None = None) -> Watch:
         """Check the request (RunRefused at once) and return the run to watch (``for`` or ``async for``). The run
         starts when watching starts; a new run under the same `run_key` stops the previous one (one Generate per
         tab). If the watcher leaves early the run goes on into History, or is cancelled (DELETE) when
-        `cancel_if_abandoned` (a script that cancels its call)."""
-        model, body = self.prepare_generation(request)
-        route = self._route(session_id, estimate_usd=model.price.usd or 0.0)
+        `cancel_if_abandoned` (a script that cancels its call).
+
+        `references`: pictures to follow and/or edit. Everything is checked with placeholders first, so a refused
+        run uploads nothing; then they are uploaded (once per file per session) and the body sent, journaled and
+        shown in History carries their URLs. The notes (``plan_generation``) are kept with the run."""
+        refs = self._checked_references(references)
+        model, base = self._generation_base(request)
+        body, notes = self._with_references(model, base, refs, None)
+        route = self._route(session_id, estimate_usd=estimate_usd(model, body) or 0.0)
+        if refs is not None:
+            body, notes = self._with_references(model, base, refs, self.upload_references(session_id, refs))
 
         def begin():
             # The stop switch is taken when watching starts, so a run never watched holds none; it is released
             # when the run ends, which may be after the watcher left.
             stop = self.sessions.begin_run(session_id, run_key)
-            journal = self._journal(self._origin(session_id, route), stop)
+            journal = self._journal(self._origin(session_id, route, notes=notes), stop)
             stream = run_generation(route.client, model, body, output_dir=self.output_dir,
                                     backend=route.backend_name, poll=route.settings.poll, stop=stop,
                                     is_known=self.store.knows_job)
@@ -328,8 +457,12 @@ class RunService:
 
     # --- compare ---------------------------------------------------------------------------------------------
 
-    def plan_comparison(self, session_id: str, request: ComparisonRequest) -> ComparisonPlan:
-        """Adapted requests, cost and time for a comparison, or RunRefused (count, prompt, numbers)."""
+    def plan_comparison(self, session_id: str, request: ComparisonRequest,
+                        references: ReferenceSet | None = None) -> ComparisonPlan:
+        """Adapted requests, cost and time for a comparison, or RunRefused (count, prompt, numbers, a model that
+        needs an input image without one). `references` go to each model in its own fields, with a note on each
+        tile; nothing is uploaded here (placeholder URLs), so the form can call it as it changes."""
+        refs = self._checked_references(references)
         ids = list(dict.fromkeys(str(i) for i in (request.model_ids or ())))  # each model once, in order
         if not MIN_MODELS <= len(ids) <= MAX_MODELS:
             raise RunRefused.invalid("models", f"Choose {MIN_MODELS} to {MAX_MODELS} models to compare "
@@ -348,15 +481,28 @@ class RunService:
             guidance=read_number(request.guidance, "guidance", "Guidance", minimum=0),
         )
         cap = read_number(request.budget_usd, "budget", "Budget cap", minimum=0)
-        adapted = tuple(adapt(m, shared) for m in models)
-        for item in adapted:
-            try:
-                check_params(item.model, item.params)
-            except ValidationFailed as exc:  # adapt() keeps values in range; this guards against a catalog gap
-                raise RunRefused.invalid(exc.field, f"{item.model.name}: {exc}") from None
+        adapted = self._adapted(models, shared, refs, None)
         factor, floor = self.time_scale(session_id)
-        plan = preflight(list(adapted), cap, factor, floor)
-        return ComparisonPlan(adapted, plan, shared.seed, uuid.uuid4().hex)
+        plan = priced_preflight(list(adapted), cap, factor, floor)
+        return ComparisonPlan(adapted, plan, shared.seed, uuid.uuid4().hex, shared, refs)
+
+    def _adapted(self, models: Iterable[Model], shared: SharedSettings, refs: ReferenceSet | None,
+                 asset_urls: Mapping[str, str] | None) -> tuple[Adapted, ...]:
+        try:
+            adapted = tuple(adapt(m, shared, refs, asset_urls) for m in models)
+        except BadReference as exc:
+            raise RunRefused.invalid(exc.field, str(exc)) from None
+        for item in adapted:  # adapt() keeps values in range; this guards against a catalog gap
+            self._check_body(item.model, item.params, comparing=True)
+        return adapted
+
+    def _uploaded(self, session_id: str, plan: ComparisonPlan) -> ComparisonPlan:
+        """The plan with the reference pictures uploaded and their URLs in every body (same seed, same group)."""
+        if plan.references is None or plan.shared is None:
+            return plan
+        urls = self.upload_references(session_id, plan.references)
+        adapted = self._adapted([a.model for a in plan.adapted], plan.shared, plan.references, urls)
+        return dataclasses.replace(plan, adapted=adapted, asset_urls=urls)
 
     @staticmethod
     def check_budget(plan: ComparisonPlan, allow_unpriced: bool) -> None:
@@ -374,15 +520,18 @@ class RunService:
                 field="budget"))
 
     def start_comparison(self, session_id: str, request: ComparisonRequest, *, key_prefix: str = COMPARE_PREFIX,
-                         cancel_if_abandoned: bool = False) -> tuple[ComparisonPlan, Watch]:
+                         cancel_if_abandoned: bool = False,
+                         references: ReferenceSet | None = None) -> tuple[ComparisonPlan, Watch]:
         """Check, plan and return a comparison: its plan (RunRefused at once) and the snapshots to watch (``for``
         or ``async for``), which start the jobs when watching starts. Tile i stops with
         ``stop(session_id, tile_key(key_prefix, i))``; all of them with ``stop(session_id, key_prefix)``. A
         watcher that leaves early leaves the tiles running into History, or stops them all when
-        `cancel_if_abandoned`."""
-        plan = self.plan_comparison(session_id, request)
+        `cancel_if_abandoned`. `references` (one set for every model) are uploaded once, after every check
+        passed; each tile's notes say what its model was sent."""
+        plan = self.plan_comparison(session_id, request, references)
         self.check_budget(plan, request.allow_unpriced)
         route = self._route(session_id, len(plan.adapted), plan.preflight.cost_usd or 0.0)
+        plan = self._uploaded(session_id, plan)
         return plan, self._watched(session_id, key_prefix, cancel_if_abandoned,
                                    lambda: self._comparison(session_id, key_prefix, route, plan, request))
 
@@ -456,22 +605,19 @@ class RunService:
                 replacement=retired[0].replacement if len(retired) == 1 and not unknown else None))
         adapted: list[Adapted] = []
         for model_id, body in pairs:
-            model = self.model(model_id)  # also refuses models that need an input image
+            model = self.model(model_id)
             if any(a.model.id == model.id for a in adapted):
                 raise RunRefused.invalid("models", f"{model.name} appears twice: a re-run sends each model once.")
             if not isinstance(body, Mapping):
                 raise RunRefused.invalid("body", f"{model.name}: the saved request has no body to send.")
             params = dict(body)
             check_text(params.get("prompt"), "prompt", f"{model.name}: the prompt")
-            try:
-                check_params(model, params)
-            except ValidationFailed as exc:  # the catalog changed since, or the file was edited
-                raise RunRefused.invalid(exc.field, f"{model.name}: {exc}") from None
+            self._check_body(model, params, comparing=True)  # the catalog changed since, or the file was edited
             adapted.append(Adapted(model=model, params=params))
         seeds = [a.params["seed"] for a in adapted if isinstance(a.params.get("seed"), int)]
         factor, floor = self.time_scale(session_id)
-        return ComparisonPlan(tuple(adapted), preflight(adapted, None, factor, floor), seeds[0] if seeds else None,
-                              uuid.uuid4().hex)
+        return ComparisonPlan(tuple(adapted), priced_preflight(adapted, None, factor, floor),
+                              seeds[0] if seeds else None, uuid.uuid4().hex)
 
     def _rerun(self, session_id: str, key_prefix: str, route: Route,
                plan: ComparisonPlan) -> Iterator[CompareSnapshot]:
@@ -682,7 +828,20 @@ class RunService:
 
 
 def comparison_settings(request: ComparisonRequest, plan: ComparisonPlan) -> dict[str, Any]:
-    """The Compare form as the user set it (seed as used), kept with the group so it can be reopened."""
-    return {"prompt": request.prompt, "model_ids": [a.model.id for a in plan.adapted],
-            "width": request.width, "height": request.height, "seed": plan.seed,
-            "steps": request.steps, "guidance": request.guidance}
+    """The Compare form as the user set it (seed as used), kept with the group so it can be reopened; with
+    reference pictures, their strength, names, hashes and uploaded URLs."""
+    settings = {"prompt": request.prompt, "model_ids": [a.model.id for a in plan.adapted],
+                "width": request.width, "height": request.height, "seed": plan.seed,
+                "steps": request.steps, "guidance": request.guidance}
+    if plan.references is not None:
+        settings["references"] = plan.references.summary(plan.asset_urls)
+    return settings
+
+
+def priced_preflight(adapted: Iterable[Adapted], budget_usd: float | None = None, speed: float | None = None,
+                     min_seconds: float = 0.0) -> Preflight:
+    """compare.preflight, with each job priced for the body it sends (Krea 2 costs more with style references)."""
+    adapted = list(adapted)
+    plan = preflight(adapted, budget_usd, speed, min_seconds)
+    prices = [estimate_usd(a.model, a.params) for a in adapted]
+    return dataclasses.replace(plan, cost_usd=round(sum(p for p in prices if p is not None), 4))

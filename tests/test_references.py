@@ -1,0 +1,272 @@
+"""Reference images: chosen once, uploaded once per session, sent to each model in its own fields, with notes.
+
+Against the real sandbox over loopback (POST /assets, generation bodies that point at the uploaded files)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from playground.catalog import load_catalog, validate_params
+from playground.krea.errors import NotFound
+from playground.references import (
+    BadReference,
+    Reference,
+    ReferenceSet,
+    apply_references,
+    map_strength,
+)
+from playground.runs import Phase, RunRefused
+from playground.service import ComparisonRequest, GenerationRequest
+from tests.support import sandbox_service
+
+CATALOG = load_catalog()
+COLOURS = ("red", "blue", "green", "orange", "purple", "teal", "pink", "gold", "navy", "olive", "maroon", "lime")
+
+
+def picture(colour: str, fmt: str = "PNG", size=(48, 32)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    with sandbox_service(tmp_path_factory) as running:
+        yield running
+
+
+def assets_at_sandbox(service, session: str) -> list:
+    """What the sandbox holds for this session's token: one item per POST /assets it kept."""
+    return service.sessions.route(session).client.list_assets().items
+
+
+def refusal(call) -> RunRefused:
+    with pytest.raises(RunRefused) as refused:
+        call()
+    return refused.value
+
+
+def final(watch) -> object:
+    updates = list(watch)
+    return updates[-1]
+
+
+# --- uploads ---------------------------------------------------------------------------------------------------
+
+def test_the_same_file_used_twice_is_uploaded_once(service, tmp_path):
+    path = tmp_path / "fox.png"
+    path.write_bytes(picture("red"))
+    first = ReferenceSet.of([path], strength=0.6)
+    again = ReferenceSet.of([picture("red")], strength=0.6)  # the same bytes, handed over differently
+    assert first.references[0].sha256 == again.references[0].sha256
+
+    for refs in (first, again):
+        last = final(service.start_generation("up-1", GenerationRequest("krea/krea-2/medium", "a fox", seed=1),
+                                              references=refs))
+        assert last.phase == Phase.DONE, last.error
+    held = assets_at_sandbox(service, "up-1")
+    assert len(held) == 1  # one POST /assets for two runs
+    cached = service.uploaded_references("up-1")
+    assert [c.asset_id for c in cached] == [held[0].id] and cached[0].name == "fox.png"
+
+
+def test_a_refused_run_uploads_nothing(service):
+    refs = ReferenceSet.of([picture("blue")])
+    refused = refusal(lambda: service.start_generation(
+        "up-2", GenerationRequest("bfl/flux-1-kontext-dev", "make it night"), references=refs))
+    assert refused.error.field == "image_url"
+    assert assets_at_sandbox(service, "up-2") == []
+
+
+def test_removing_an_upload_deletes_it_at_the_sandbox_and_a_later_run_uploads_again(service):
+    refs = ReferenceSet.of([picture("green")])
+    service.upload_references("up-3", refs)
+    [cached] = service.uploaded_references("up-3")
+    client = service.sessions.route("up-3").client
+    assert client.get_asset(cached.asset_id).image_url == cached.url
+
+    assert service.remove_reference("up-3", cached.asset_id) is True
+    with pytest.raises(NotFound):
+        client.get_asset(cached.asset_id)
+    assert service.backend.sandbox.engine.assets.find(cached.asset_id) is None
+    assert service.uploaded_references("up-3") == []
+    assert service.remove_reference("up-3", cached.asset_id) is False  # nothing of that id left
+
+    urls = service.upload_references("up-3", refs)
+    assert list(urls.values()) != [cached.url] and len(assets_at_sandbox(service, "up-3")) == 1
+
+
+def test_uploads_are_per_session_and_a_new_token_starts_empty(service):
+    refs = ReferenceSet.of([picture("orange")])
+    service.upload_references("up-4", refs)
+    assert service.uploaded_references("up-5") == []
+    service.sessions.forget_token("up-4")  # a fresh client (a new sandbox identity): old uploads not reused
+    assert service.uploaded_references("up-4") == []
+
+
+# --- each model in its own fields ------------------------------------------------------------------------------
+
+def test_krea_2_gets_image_style_references_with_the_strength_as_is(service):
+    plan = service.plan_generation(GenerationRequest("krea/krea-2/medium", "a fox"),
+                                   ReferenceSet.of([picture("red"), picture("blue")], strength=0.7))
+    items = plan.body["image_style_references"]
+    assert [i["strength"] for i in items] == [0.7, 0.7]
+    assert plan.notes == ("2 references sent as image_style_references, strength 0.7",)
+    assert plan.estimate_usd == pytest.approx(0.035)  # Krea 2 Medium costs more with style references
+
+
+def test_seedream_gets_style_images_in_its_own_range_with_a_note(service):
+    plan = service.plan_generation(GenerationRequest("bytedance/seedream-4", "a fox"),
+                                   ReferenceSet.of([picture("red")], strength=0.5))
+    assert [i["strength"] for i in plan.body["style_images"]] == [1.0]  # 0..1 into 0..2 of -2..2
+    assert plan.notes == ("1 reference sent as style_images, strength 0.5 → 1.0",)
+
+
+def test_imagen_gets_no_pictures_and_says_so(service):
+    plan = service.plan_generation(GenerationRequest("google/imagen-4", "a fox"),
+                                   ReferenceSet.of([picture("red")], edit_image=picture("blue")))
+    assert not set(plan.body) & {"image_url", "image_urls", "style_images", "image_style_references"}
+    assert plan.notes == ("Imagen 4 takes no reference images: sent without them",)
+
+
+def test_extra_pictures_past_a_fields_maximum_are_dropped_with_a_note(service):
+    many = ReferenceSet.of([picture(c) for c in COLOURS])
+    krea = service.plan_generation(GenerationRequest("krea/krea-2/medium", "a fox"), many)
+    assert len(krea.body["image_style_references"]) == 10
+    assert "image_style_references takes at most 10: 2 references dropped" in krea.notes
+    z_image = service.plan_generation(GenerationRequest("z-image/z-image", "a fox"), ReferenceSet.of(
+        [picture("red"), picture("blue"), picture("green")]))
+    assert len(z_image.body["style_images"]) == 1
+    assert z_image.notes[-1] == "style_images takes at most 1: 2 references dropped"
+
+
+def test_a_strength_outside_0_to_1_is_refused_naming_it(service):
+    refused = refusal(lambda: service.plan_generation(GenerationRequest("krea/krea-2/medium", "a fox"),
+                                                      ReferenceSet.of([picture("red")], strength=1.5)))
+    assert refused.error.field == "references.strength"
+
+
+def test_a_bad_value_inside_an_image_field_is_refused_naming_its_path(service):
+    bad = {"style_images": [{"url": "https://gen.krea.ai/images/x.png", "strength": 5}]}
+    refused = refusal(lambda: service.plan_generation(GenerationRequest("bytedance/seedream-4", "a fox",
+                                                                        params=bad)))
+    assert refused.error.field == "style_images.0.strength" and "between -2 and 2" in refused.error.message
+
+
+# --- editing models --------------------------------------------------------------------------------------------
+
+def test_flux_kontext_is_refused_without_an_input_image_and_runs_with_one(service):
+    request = GenerationRequest("bfl/flux-1-kontext-dev", "make it night", seed=3)
+    refused = refusal(lambda: service.start_generation("edit-1", request))
+    assert refused.error.field == "image_url" and "Flux Kontext edits a picture" in refused.error.message
+
+    last = final(service.start_generation("edit-1", request,
+                                          references=ReferenceSet.of(edit_image=picture("white", "JPEG"))))
+    assert last.phase == Phase.DONE, last.error
+    [asset] = assets_at_sandbox(service, "edit-1")
+    stored = service.store.get(last.run_id).record
+    assert stored.params["image_url"] == asset.image_url  # History, re-runs and links send the same picture
+    assert stored.notes == ("input image sent as image_url",)
+
+
+def test_a_stored_body_with_its_picture_runs_again_without_references(service):
+    last = final(service.start_generation("edit-2", GenerationRequest("bfl/flux-1-kontext-dev", "night", seed=4),
+                                          references=ReferenceSet.of(edit_image=picture("gray"))))
+    body = service.store.get(last.run_id).record.params
+    again = final(service.start_generation("edit-2", GenerationRequest(
+        "bfl/flux-1-kontext-dev", body["prompt"], params={k: v for k, v in body.items() if k != "prompt"},
+        seed=body["seed"])))
+    assert again.phase == Phase.DONE and again.params["image_url"] == body["image_url"]
+
+
+# --- comparisons -----------------------------------------------------------------------------------------------
+
+def test_one_reference_set_for_three_models_each_tile_saying_what_was_done(service):
+    refs = ReferenceSet.of([picture("red"), picture("blue")], strength=0.5)
+    request = ComparisonRequest("a fox", ("krea/krea-2/medium", "bytedance/seedream-4", "google/imagen-4"),
+                                width=512, height=512, seed=7)
+    plan, snapshots = service.start_comparison("cmp-1", request, references=refs)
+    assert [a.notes[-1] for a in plan.adapted] == [
+        "2 references sent as image_style_references, strength 0.5",
+        "2 references sent as style_images, strength 0.5 → 1.0",
+        "Imagen 4 takes no reference images: sent without them",
+    ]
+    last = list(snapshots)[-1]
+    assert [u.phase for u in last.updates] == [Phase.DONE] * 3, [u.error for u in last.updates]
+
+    urls = {a.image_url for a in assets_at_sandbox(service, "cmp-1")}
+    assert len(urls) == 2  # two pictures, uploaded once for three models
+    krea, seedream, imagen = (service.store.get(u.run_id).record for u in last.updates)
+    assert {i["url"] for i in krea.params["image_style_references"]} == urls
+    assert {i["url"] for i in seedream.params["style_images"]} == urls
+    assert "style_images" not in imagen.params and imagen.notes[-1].startswith("Imagen 4 takes no")
+    group, _runs = service.visible_group("cmp-1", plan.group_id)
+    assert {r["url"] for r in group.settings["references"]["references"]} == urls
+
+
+def test_a_comparison_prices_each_body_and_refuses_an_editing_model_without_a_picture(service):
+    request = ComparisonRequest("a fox", ("krea/krea-2/medium", "bfl/flux-1-dev"))
+    plain = service.plan_comparison("cmp-2", request)
+    styled = service.plan_comparison("cmp-2", request, ReferenceSet.of([picture("red")]))
+    assert styled.preflight.cost_usd == pytest.approx(plain.preflight.cost_usd + 0.005)
+
+    with_kontext = ComparisonRequest("a fox", ("krea/krea-2/medium", "bfl/flux-1-kontext-dev"))
+    refused = refusal(lambda: service.start_comparison("cmp-2", with_kontext,
+                                                       references=ReferenceSet.of([picture("red")])))
+    assert refused.error.field == "image_url" and "leave Flux Kontext out" in refused.error.message
+    assert assets_at_sandbox(service, "cmp-2") == []
+
+
+# --- the mapping on its own ------------------------------------------------------------------------------------
+
+def test_runway_gets_tagged_reference_images_and_nano_banana_combines_when_editing():
+    refs = ReferenceSet.of([picture("red"), picture("blue"), picture("green")], edit_image=picture("white"))
+    runway = CATALOG.get("runway/gen-4-image")
+    body, notes = apply_references(runway, {"prompt": "@image at night"}, refs)
+    assert [i["tag"] for i in body["reference_images"]] == ["image", "ref1", "ref2"]
+    assert notes == ("input image and 2 references sent as reference_images tagged @image, @ref1, @ref2 "
+                     "(name them in the prompt)", "reference_images takes at most 3: 1 reference dropped")
+    assert validate_params(runway, body) == []
+
+    banana = CATALOG.get("google/nano-banana-pro")  # ignores style_images when given image_urls [C SPEC]
+    body, notes = apply_references(banana, {"prompt": "x"}, refs)
+    assert len(body["image_urls"]) == 4 and "style_images" not in body
+    body, notes = apply_references(banana, {"prompt": "x"}, ReferenceSet(refs.references))
+    assert len(body["style_images"]) == 3 and "image_urls" not in body
+
+
+def test_chosen_pictures_replace_what_the_request_had_in_that_field_and_say_so():
+    flux = CATALOG.get("bfl/flux-1-dev")
+    old = {"prompt": "x", "style_images": [{"url": "https://gen.krea.ai/a.png", "strength": 2}]}
+    body, notes = apply_references(flux, old, ReferenceSet.of([picture("red")]),
+                                   {Reference.from_bytes(picture("red")).sha256: "https://cdn.example/r.png"})
+    assert body["style_images"] == [{"url": "https://cdn.example/r.png", "strength": 1.0}]
+    assert notes[0] == "style_images from the request replaced by the chosen pictures"
+
+
+def test_strength_maps_0_to_1_onto_the_follow_part_of_each_range():
+    style_images = CATALOG.get("bytedance/seedream-4").image_input("style_images")
+    krea = CATALOG.get("krea/krea-2/medium").image_input("image_style_references")
+    assert [map_strength(s, style_images) for s in (0, 0.25, 1)] == [0.0, 0.5, 2.0]
+    assert [map_strength(s, krea) for s in (0, 0.6, 1)] == [0.0, 0.6, 1.0]
+
+
+def test_pictures_are_checked_when_chosen():
+    gif = Reference.from_bytes(picture("red", "GIF"), "wave.gif")
+    assert gif.mime_type == "image/png" and gif.name == "wave.png"  # converted: POST /assets keeps no GIF
+    jpeg = Reference.from_bytes(picture("red", "JPEG"), "photo.jpeg")
+    assert (jpeg.mime_type, jpeg.width, jpeg.height) == ("image/jpeg", 48, 32)
+    with pytest.raises(BadReference, match="not a picture"):
+        Reference.from_bytes(b"hello, not an image", "notes.txt")
+    with pytest.raises(BadReference, match="empty"):
+        Reference.from_bytes(b"", "empty.png")
+
+
+def test_a_set_takes_what_upload_widgets_hold():
+    refs = ReferenceSet.of([Image.new("RGB", (8, 8), "red"), None, ""], strength="0.25", edit_image=None)
+    assert len(refs.references) == 1 and refs.strength == 0.25 and refs.edit_image is None
+    refs.check()
+    assert ReferenceSet.of([], strength=None).is_empty
