@@ -16,11 +16,22 @@ from playground.catalog import Model
 from playground.journal import off_the_loop
 from playground.krea.errors import ErrorKind
 from playground.recipes import Recipe, RecipeError, generate_query, recipe_from_png
+from playground.references import BadReference
 from playground.runs import RunError, RunRefused
 from playground.service import GENERATE_KEY, GenerationRequest
 from playground.snippets import CODE_LANGUAGES, LANGUAGE_LABELS, LANGUAGES, single_snippet
 from playground.ui.context import UIContext
 from playground.ui.form import SEED_INFO, SIZE_PRESETS, ParamForm, size_info
+from playground.ui.references_box import (
+    accordion_label,
+    build_references_box,
+    gallery_paths,
+    needs_input,
+    notes_html,
+    reference_error,
+    reference_set,
+    takes_edit_image,
+)
 from playground.ui.render import error_html, model_card, model_summary, status_html
 
 EXAMPLES = [
@@ -82,7 +93,7 @@ class GenerateTab:
 
 
 def build_generate_tab(ctx: UIContext) -> GenerateTab:
-    models = ctx.service.text_models
+    models = list(ctx.catalog.models)  # image-only models too: the references box gives them their input
     default = next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
     with gr.Row(equal_height=False, elem_id="generate-row"):
@@ -112,6 +123,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                 # refuses it once, in the status card, naming the field.
                 seed = gr.Number(label="Seed", precision=0, value=0, elem_id="seed", info=SEED_INFO)
                 randomize = gr.Checkbox(label="Randomize seed", value=True, elem_id="randomize")
+            refs = build_references_box(default)
             with gr.Accordion("Advanced", open=False, elem_id="advanced"):
                 names = ParamForm.advanced_names(models)
                 advanced = {}
@@ -122,11 +134,13 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
 
         with gr.Column(scale=6, min_width=320):
             status = gr.HTML(status_html(None), elem_id="status")
-            image = gr.Image(label="Result", format="jpeg", elem_id="result-image", interactive=False,
-                             buttons=["download", "fullscreen"], height=560)
+            image = gr.Image(label="Result", format="jpeg", type="filepath", elem_id="result-image",
+                             interactive=False, buttons=["download", "fullscreen"], height=560)
             with gr.Row(elem_id="share-row"):
                 copy_link = gr.Button("Copy link to this setup", size="sm", elem_id="copy-link", scale=0,
                                       min_width=200)
+                use_as_reference = gr.Button("Use as reference", size="sm", elem_id="use-as-reference", scale=0,
+                                             min_width=150)
                 link_box = gr.Textbox(show_label=False, elem_id="share-link", interactive=False, scale=3,
                                       max_lines=1,
                                       placeholder="A link that opens the playground with these settings",
@@ -150,11 +164,16 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                      size_preset=size_preset, swap=swap, aspect_ratio=aspect_ratio, resolution=resolution,
                      seed=seed, randomize=randomize, size_group=size_group, ratio_group=ratio_group)
 
+    def refs_shape(model: Model) -> list:
+        label = accordion_label(model)  # an image-only model opens it; others leave it as the user left it
+        return [gr.update(label=label, open=True) if needs_input(model) else gr.update(label=label),
+                gr.update(visible=takes_edit_image(model))]
+
     def on_model(model_id: str):
         model = ctx.catalog.get(model_id)
-        return [model_card(model), gr.update(visible=model.sizing == "wh"), *form.reshape(model)]
+        return [model_card(model), gr.update(visible=model.sizing == "wh"), *form.reshape(model), *refs_shape(model)]
 
-    model_outputs = [card, size_preset, *form.reshape_outputs()]
+    model_outputs = [card, size_preset, *form.reshape_outputs(), *refs.shape_outputs()]
     # The components are built in the default model's shape, so nothing is reshaped on page load (a load-time
     # reshape raced with fast typing and reset values the user had just entered). `.input`, not `.change`: a
     # fill from a recipe sets the model and its values together, and must not be reset to defaults after.
@@ -162,10 +181,10 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
 
     def fill(recipe: Recipe) -> list:
         model = ctx.catalog.find(recipe.model_id)
-        if model is None or model.needs_image:
+        if model is None:
             raise RecipeError(f"The model {recipe.model_id[:80]!r} is not one this playground can run.")
         return [model.id, recipe.prompt, model_card(model), gr.update(visible=model.sizing == "wh"),
-                *form.reshape(model, recipe.params, recipe.seed)]
+                *form.reshape(model, recipe.params, recipe.seed), *refs_shape(model)]
 
     fill_outputs = [model_dd, prompt, *model_outputs]
 
@@ -191,11 +210,17 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         # the slots another visitor's run needs.
         session = request.session_hash or "anonymous"
         model = ctx.catalog.find(model_id)
-        params, seed_value, randomize_seed = form.read(model, list(values)) if model else ({}, None, True)
+        values, pictures = list(values[:-3]), values[-3:]
+        params, seed_value, randomize_seed = form.read(model, values) if model else ({}, None, True)
         run = GenerationRequest(model_id=model_id, prompt=prompt_text, params=params, seed=seed_value,
                                 randomize_seed=randomize_seed)
         try:
-            updates = await off_the_loop(ctx.service.start_generation, session, run)
+            references = reference_set(*pictures)
+            updates = await off_the_loop(ctx.service.start_generation, session, run, references=references)
+        except BadReference as exc:
+            error = RunError(ErrorKind.INVALID, reference_error(exc), field="references")
+            yield (status_html(None, error=error), None, *[gr.skip()] * (len(run_outputs) - 2))
+            return
         except RunRefused as refused:
             yield (status_html(None, error=refused.error), None, *[gr.skip()] * (len(run_outputs) - 2))
             return
@@ -215,7 +240,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
             yield (status_html(update, expected), update.picture,
                    update.seed if update.seed is not None else gr.skip(), *code)
 
-    run_inputs = [model_dd, prompt, *form.components()]
+    run_inputs = [model_dd, prompt, *form.components(), *refs.components()]
     run_outputs = [status, image, seed, request_json, *code_boxes.values(), query]
     # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
     gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
@@ -231,13 +256,33 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         model = ctx.catalog.find(model_id)
         if model is None:
             return ""
-        params, seed_value, randomize_seed = form.read(model, list(values))
+        params, seed_value, randomize_seed = form.read(model, list(values[:-3]))
         params = {k: v for k, v in params.items() if v is not None and v != ""}
         seed_number = None if randomize_seed or seed_value is None else int(seed_value)
         return generate_query(Recipe(model.id, prompt_text or "", params, seed_number))
 
     copy_link.click(link_query, run_inputs, query, queue=False, api_visibility="private").then(
         None, query, link_box, js=COPY_LINK_JS, api_visibility="private")
+
+    def hint(model_id: str, *pictures) -> str:
+        """What the chosen model will do with the pictures, before anything is sent."""
+        try:
+            return notes_html(ctx.service.reference_notes(model_id, reference_set(*pictures)))
+        except BadReference as exc:
+            return notes_html((), reference_error(exc))
+
+    hint_inputs = [model_dd, *refs.components()]
+    for trigger in (model_dd.input, refs.pictures.change, refs.strength.release, refs.edit_image.change):
+        trigger(hint, hint_inputs, refs.note, queue=False, api_visibility="private")
+
+    def add_result(picture, current):
+        """The result on screen joins the style references (the accordion opens to show it)."""
+        if not picture:
+            return gr.skip(), gr.skip()
+        return [*gallery_paths(current), picture], gr.update(open=True)
+
+    use_as_reference.click(add_result, [image, refs.pictures], [refs.pictures, refs.accordion], queue=False,
+                           api_visibility="private")
 
     def stop(request: gr.Request):
         ctx.service.stop(request.session_hash or "anonymous", GENERATE_KEY)

@@ -1,0 +1,96 @@
+"""The Generate form's image inputs: reference pictures, how strongly to follow them, and an image to edit.
+
+The UI only collects pictures; :mod:`playground.references` decides, per model, which fields get them (and says
+so in notes shown under the box), and the run service uploads each picture once per session (``POST /assets``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from playground.catalog import Model
+from playground.references import DEFAULT_STRENGTH, BadReference, ReferenceSet
+
+EDIT_KINDS = frozenset({"edit_image", "edit_images", "reference_image"})
+STYLE_KINDS = frozenset({"style_reference", "style_image", "character_reference", "reference_image"})
+
+
+@dataclass
+class ReferencesBox:
+    accordion: gr.Accordion
+    pictures: gr.Gallery
+    strength: gr.Slider
+    edit_image: gr.Image
+    note: gr.HTML
+
+    def components(self) -> list:
+        """The inputs a run reads, in the order :func:`reference_set` takes them."""
+        return [self.pictures, self.strength, self.edit_image]
+
+    def shape_outputs(self) -> list:
+        return [self.accordion, self.edit_image]
+
+
+def takes_edit_image(model: Model) -> bool:
+    return any(i.kind in EDIT_KINDS for i in model.image_inputs)
+
+
+def needs_input(model: Model) -> bool:
+    return any(i.required for i in model.image_inputs)
+
+
+def accordion_label(model: Model) -> str:
+    if needs_input(model):
+        return "Input image · required for this model"
+    if not any(i.kind in STYLE_KINDS | EDIT_KINDS for i in model.image_inputs):
+        return "Reference images · this model takes none"
+    return "Reference images · style and edit inputs"
+
+
+def build_references_box(model: Model) -> ReferencesBox:
+    with gr.Accordion(accordion_label(model), open=needs_input(model), elem_id="references") as accordion:
+        pictures = gr.Gallery(label="Style references", type="filepath",
+                              interactive=True, file_types=["image"], columns=5, height=170, object_fit="cover",
+                              elem_id="reference-pictures")
+        strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="How strongly to follow them",
+                             elem_id="reference-strength",
+                             info="0: barely, 1: as much as the model allows. Mapped to each model's own range.")
+        edit_image = gr.Image(label="Image to edit", type="filepath", sources=["upload", "clipboard"],
+                              height=200, elem_id="edit-image", visible=takes_edit_image(model))
+        note = gr.HTML(elem_id="reference-note")
+    return ReferencesBox(accordion, pictures, strength, edit_image, note)
+
+
+def gallery_paths(value: Any) -> list[str]:
+    """File paths from a Gallery's value (tuples of (path, caption), dicts, or plain paths)."""
+    paths = []
+    for item in value or []:
+        if isinstance(item, (list, tuple)) and item:
+            item = item[0]
+        if isinstance(item, dict):
+            item = (item.get("image") or {}).get("path") if isinstance(item.get("image"), dict) else item.get("path")
+        if isinstance(item, str) and item:
+            paths.append(item)
+    return paths
+
+
+def reference_set(pictures: Any, strength: Any, edit_image: Any) -> ReferenceSet | None:
+    """What the form holds, or None when it holds nothing. Raises BadReference for an unreadable picture."""
+    refs = ReferenceSet.of(gallery_paths(pictures), strength, edit_image or None)
+    return None if refs.is_empty else refs
+
+
+def notes_html(notes: Iterable[str], error: str | None = None) -> str:
+    if error:
+        return f'<div class="reference-notes warn" role="alert">{html.escape(error)}</div>'
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f'<ul class="reference-notes">{items}</ul>' if items else ""
+
+
+def reference_error(exc: BadReference) -> str:
+    return str(exc) or "That picture could not be read: choose a JPEG, PNG or WebP file."

@@ -1,0 +1,103 @@
+"""Reference images on the Generate tab in real Chromium: pictures dropped in, what each model does with them,
+an image-only model that says what it needs, and a result reused as a reference."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.test_generate_page import choose_model, watch_statuses
+
+
+def picture(tmp_path, name="orange.png", colour=(230, 120, 20)):
+    path = tmp_path / name
+    Image.new("RGB", (96, 64), colour).save(path)
+    return path
+
+
+def generate_and_wait(page) -> str:
+    """Click Generate and wait for this run's end (not the previous run's card, still on screen at first)."""
+    code = page.locator("#status .status-meta code").first
+    before = code.get_attribute("title") if code.count() else None
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_function(
+        "(before) => { const c = document.querySelector('#status .status-meta code');"
+        " return c && c.getAttribute('title') !== before; }", arg=before, timeout=15_000)
+    return watch_statuses(page)[1]
+
+
+def sent(app, job_id: str) -> dict:
+    """The body the app sent for a job, as its run store recorded it."""
+    from playground.store import RunFilter
+
+    [run] = [r for r in app.service.store.query(RunFilter(limit=1000)) if r.record.job_id == job_id]
+    return run.record.params
+
+
+def open_references(page):
+    box = page.locator("#references")
+    if not box.locator("#reference-pictures").is_visible():
+        box.get_by_text("Reference images").first.click()
+    return box
+
+
+def add_picture(page, path):
+    page.locator("#reference-pictures input[type=file]").set_input_files(str(path))
+    expect(page.locator("#reference-pictures img").first).to_be_visible(timeout=10_000)
+
+
+def test_a_style_reference_goes_to_krea_2_as_its_own_field_and_is_uploaded_once(page, app, tmp_path):
+    choose_model(page, "Krea 2 Medium")
+    open_references(page)
+    add_picture(page, picture(tmp_path))
+    note = page.locator("#reference-note")
+    expect(note).to_contain_text("sent as image_style_references, strength 0.5", timeout=10_000)
+    choose_model(page, "Imagen 4")
+    expect(note).to_contain_text("takes no reference images")
+    choose_model(page, "Krea 2 Medium")
+
+    before = {j.job_id for j in app.engine.jobs}
+    for prompt in ("a harbour in the style of the picture", "the same harbour at night"):
+        page.locator("#prompt textarea").fill(prompt)
+        assert generate_and_wait(page) == "done"
+    jobs = [j for j in app.engine.jobs if j.job_id not in before]
+    assert len(jobs) == 2
+    refs = [sent(app, j.job_id)["image_style_references"] for j in jobs]
+    assert all(len(r) == 1 and r[0]["strength"] == 0.5 and "/assets-files/" in r[0]["url"] for r in refs)
+    assert refs[0][0]["url"] == refs[1][0]["url"]  # one upload for both runs
+
+
+def test_an_image_only_model_asks_for_its_input_then_edits_it(page, app, tmp_path):
+    choose_model(page, "Flux Kontext")
+    expect(page.locator("#references")).to_contain_text("Input image · required")
+    edit = page.locator("#edit-image")
+    expect(edit).to_be_visible()
+    before = len(app.engine.jobs)
+    page.locator("#prompt textarea").fill("make it blue")
+    page.get_by_role("button", name="Generate").click()
+    error = page.locator("#status .run-error")
+    error.wait_for(timeout=15_000)
+    assert "image_url" in error.inner_text() and "Nothing was sent" in error.inner_text()
+    assert len(app.engine.jobs) == before
+
+    edit.locator("input[type=file]").set_input_files(str(picture(tmp_path, "to-edit.png", (20, 60, 200))))
+    expect(page.locator("#reference-note")).to_contain_text("input image sent as image_url", timeout=10_000)
+    assert generate_and_wait(page) == "done"
+    job = app.engine.jobs[-1]
+    assert job.model_id == "bfl/flux-1-kontext-dev" and "/assets-files/" in sent(app, job.job_id)["image_url"]
+
+
+def test_a_result_becomes_a_reference_with_one_click(page):
+    page.locator("#prompt textarea").fill("a lighthouse")
+    page.get_by_role("button", name="Generate").click()
+    _seen, phase = watch_statuses(page)
+    assert phase == "done"
+    page.get_by_role("button", name="Use as reference").click()
+    expect(page.locator("#reference-pictures img").first).to_be_visible(timeout=10_000)
+    expect(page.locator("#reference-note")).to_contain_text("reference", timeout=10_000)
+    # Drawn from the result on screen: a real picture, not a placeholder.
+    src = page.locator("#reference-pictures img").first.get_attribute("src")
+    data = page.request.get(src).body()
+    assert Image.open(io.BytesIO(data)).size[0] > 0
