@@ -25,16 +25,19 @@ import pandas as pd
 
 from playground.bundles import IDENTICAL_VERDICTS, BundleError, image_verdict, read_bundle, regression_summary, \
     regression_table
-from playground.catalog import Model
+from playground.catalog import Model, estimate_usd
 from playground.compare import GUIDANCE_NAMES, MAX_MODELS, MIN_MODELS, STEP_NAMES, CompareSnapshot, export_csv, \
     export_zip, results_table, timing_frame
 from playground.journal import off_the_loop
+from playground.krea.errors import ErrorKind
 from playground.recipes import CompareRecipe, RecipeError, compare_query
-from playground.runs import RunRecord, RunRefused, RunTimings, RunUpdate
+from playground.references import BadReference
+from playground.runs import RunError, RunRecord, RunRefused, RunTimings, RunUpdate
 from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest, tile_key
 from playground.snippets import LANGUAGE_LABELS, LANGUAGES, comparison_snippet
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import CODE_LANGUAGES, COPY_LINK_JS, SHOW_LINK_JS
+from playground.ui.references_box import build_references_box, reference_error, reference_set
 from playground.ui.render import error_html, status_html
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,23 @@ def tile_html(model, update: RunUpdate, notes, expected_seconds: float | None) -
 
 def preflight_html(text: str, warn: bool = False) -> str:
     return f'<div class="preflight{" warn" if warn else ""}">{escape(text)}</div>'
+
+
+def reference_plan_html(plan: ComparisonPlan) -> str:
+    """With shared pictures: what each model will do with them, before anything is sent."""
+    if plan.references is None or plan.references.is_empty:
+        return ""
+    items, extra = [], 0.0
+    for a in plan.adapted:
+        base, now = a.model.price.usd, estimate_usd(a.model, a.params)
+        price = ""
+        if base is not None and now is not None and abs(now - base) > 1e-9:
+            extra += now - base
+            price = f" · ${now:.3f} with them (${base:.3f} without)"
+        items.append(f"<li><b>{escape(a.model.name)}</b>: {escape('; '.join(a.notes) or 'uses them as given')}"
+                     f"{escape(price)}</li>")
+    added = f'<div class="muted">The pictures add ≈ ${extra:.3f} in all.</div>' if extra else ""
+    return f'<ul class="reference-notes" id="compare-reference-plan">{"".join(items)}</ul>{added}'
 
 
 def past_update(record: RunRecord) -> RunUpdate:
@@ -206,7 +226,7 @@ class CompareTab:
 
 
 def build_compare_tab(ctx: UIContext) -> CompareTab:
-    models = ctx.service.text_models
+    models = list(ctx.catalog.models)  # image-only models too: they take the shared image to edit
     known = {m.id for m in models}
 
     with gr.Row(elem_id="compare-run-row"):
@@ -229,6 +249,8 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
         budget = gr.Textbox(label="Budget cap ($)", placeholder="no cap", elem_id="compare-budget", min_width=110)
         allow_unpriced = gr.Checkbox(False, label="Allow unpriced models under a cap", elem_id="compare-unpriced",
                                      min_width=150)
+    refs = build_references_box(None, prefix="compare-",
+                                label="Reference images · shared by every model, each uses what it can")
     preflight_box = gr.HTML(elem_id="compare-preflight")
     with gr.Row(visible=False, elem_id="compare-past-bar", equal_height=False) as past_bar:
         past_note = gr.HTML(elem_id="compare-past-note", scale=4, min_width=300)
@@ -358,22 +380,26 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                                  seed=seed_value, randomize_seed=bool(randomize_seed), steps=steps_value,
                                  guidance=guidance_value, budget_usd=budget_value, allow_unpriced=bool(unpriced_ok))
 
-    def describe(request: gr.Request, model_ids, w, h, steps_value, guidance_value, budget_value, unpriced_ok):
-        """The preflight line, live as the form changes (for this session's backend). No seed is drawn here."""
+    def describe(request: gr.Request, model_ids, w, h, steps_value, guidance_value, budget_value, unpriced_ok,
+                 *pictures):
+        """The preflight line, live as the form changes (for this session's backend), with what each model does
+        with the shared pictures and their effect on the price. No seed is drawn, nothing is uploaded."""
         form = read_form("preview", model_ids, w, h, None, False, steps_value, guidance_value, budget_value,
                          unpriced_ok)
         session = request.session_hash or "anonymous"
         try:
-            plan = ctx.service.plan_comparison(session, form)
+            plan = ctx.service.plan_comparison(session, form, references=reference_set(*pictures))
+        except BadReference as exc:
+            return preflight_html(reference_error(exc), warn=True)
         except RunRefused as refused:
             return preflight_html(refused.error.message, warn=True)
         try:
             ctx.service.check_budget(plan, form.allow_unpriced)
         except RunRefused as refused:
             return preflight_html(f"Preflight: {plan.preflight.line()}. {refused.error.message}", warn=True)
-        return preflight_html(f"Preflight: {plan.preflight.line()}")
+        return preflight_html(f"Preflight: {plan.preflight.line()}") + reference_plan_html(plan)
 
-    form_inputs = [chosen, width, height, steps, guidance, budget, allow_unpriced]
+    form_inputs = [chosen, width, height, steps, guidance, budget, allow_unpriced, *refs.components()]
     for component in form_inputs:
         component.change(describe, form_inputs, preflight_box, queue=False, api_visibility="private")
     ctx.demo.load(describe, form_inputs, preflight_box, queue=False, api_visibility="private")
@@ -385,7 +411,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
         ids: list[str] = []
         for model_id in recipe.model_ids:
             model = ctx.catalog.find(str(model_id))
-            if model is None or model.needs_image:
+            if model is None:
                 raise RecipeError(f"The model {str(model_id)[:80]!r} is not one this playground can compare.")
             if model.id not in ids:
                 ids.append(model.id)
@@ -399,9 +425,15 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
 
     async def compare(request: gr.Request, *values):
         session = request.session_hash or "anonymous"
-        form = read_form(*values)
+        form = read_form(*values[:-3])
         try:
-            plan, snapshots = await off_the_loop(ctx.service.start_comparison, session, form)
+            references = reference_set(*values[-3:])
+            plan, snapshots = await off_the_loop(ctx.service.start_comparison, session, form,
+                                                 references=references)
+        except BadReference as exc:
+            error = RunError(ErrorKind.INVALID, reference_error(exc), field="references")
+            yield listed({preflight_box: error_html(error)}, run_outputs)
+            return
         except RunRefused as refused:
             yield listed({preflight_box: error_html(refused.error)}, run_outputs)
             return
@@ -423,7 +455,8 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                 first = None
             yield listed(values, run_outputs)
 
-    run_inputs = [prompt, chosen, width, height, seed, randomize, steps, guidance, budget, allow_unpriced]
+    run_inputs = [prompt, chosen, width, height, seed, randomize, steps, guidance, budget, allow_unpriced,
+                  *refs.components()]
     # Private: scripts use the documented /compare endpoint (playground/api.py).
     gr.on([compare_btn.click, prompt.submit], compare, run_inputs, run_outputs, api_name="ui_compare",
           api_visibility="private", concurrency_limit=ctx.concurrency_limit, concurrency_id="compare",

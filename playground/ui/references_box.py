@@ -52,17 +52,22 @@ def accordion_label(model: Model) -> str:
     return "Reference images · style and edit inputs"
 
 
-def build_references_box(model: Model) -> ReferencesBox:
-    with gr.Accordion(accordion_label(model), open=needs_input(model), elem_id="references") as accordion:
+def build_references_box(model: Model | None, *, prefix: str = "", label: str | None = None) -> ReferencesBox:
+    """The box for one model (Generate), or with ``model=None`` for every model at once (Compare: ``prefix``
+    "compare-" keeps the element ids apart, and the image to edit is always offered)."""
+    title = label or (accordion_label(model) if model is not None else "Reference images")
+    opened = model is not None and needs_input(model)
+    with gr.Accordion(title, open=opened, elem_id=f"{prefix}references") as accordion:
         pictures = gr.Gallery(label="Style references", type="filepath",
                               interactive=True, file_types=["image"], columns=5, height=170, object_fit="cover",
-                              elem_id="reference-pictures")
+                              elem_id=f"{prefix}reference-pictures")
         strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="How strongly to follow them",
-                             elem_id="reference-strength",
+                             elem_id=f"{prefix}reference-strength",
                              info="0: barely, 1: as much as the model allows. Mapped to each model's own range.")
         edit_image = gr.Image(label="Image to edit", type="filepath", sources=["upload", "clipboard"],
-                              height=200, elem_id="edit-image", visible=takes_edit_image(model))
-        note = gr.HTML(elem_id="reference-note")
+                              height=200, elem_id=f"{prefix}edit-image",
+                              visible=model is None or takes_edit_image(model))
+        note = gr.HTML(elem_id=f"{prefix}reference-note")
     return ReferencesBox(accordion, pictures, strength, edit_image, note)
 
 

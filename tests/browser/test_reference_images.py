@@ -101,3 +101,27 @@ def test_a_result_becomes_a_reference_with_one_click(page):
     src = page.locator("#reference-pictures img").first.get_attribute("src")
     data = page.request.get(src).body()
     assert Image.open(io.BytesIO(data)).size[0] > 0
+
+
+def test_compare_shares_one_picture_and_each_tile_says_what_its_model_did_with_it(page, app, tmp_path):
+    from tests.browser.test_compare_page import open_compare, tile_phase
+
+    open_compare(page)
+    page.locator("#compare-references").get_by_text("Reference images").first.click()
+    page.locator("#compare-reference-pictures input[type=file]").set_input_files(str(picture(tmp_path)))
+    plan = page.locator("#compare-reference-plan")
+    krea_item = plan.get_by_role("listitem").filter(has_text="Krea 2 Medium")
+    expect(krea_item).to_contain_text("1 reference sent as image_style_references, strength 0.5", timeout=10_000)
+    seedream = plan.get_by_role("listitem").filter(has_text="Seedream 4")
+    expect(seedream).to_contain_text("style_images, strength 0.5 → 1.0")  # mapped to Seedream's own range
+    expect(krea_item).to_contain_text("$0.035 with them ($0.030 without)")  # the price difference, counted
+    expect(page.locator("#compare-preflight")).to_contain_text("The pictures add ≈ $0.005 in all")
+
+    page.locator("#compare-prompt textarea").fill("a harbour, after the picture")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    assert all(tile_phase(page, i) == "done" for i in range(5))
+    expect(page.locator("#tile-0-status")).to_contain_text("image_style_references")
+    krea = next(j for j in reversed(app.engine.jobs) if j.model_id == "krea/krea-2/medium")
+    sent_refs = sent(app, krea.job_id)["image_style_references"]
+    assert len(sent_refs) == 1 and "/assets-files/" in sent_refs[0]["url"]
