@@ -134,7 +134,9 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         demo.load(claim_owner, owner, owner, queue=False, api_visibility="private")
 
         def forget_session(request: gr.Request):
-            sessions.drop(request.session_hash or "anonymous")
+            session = request.session_hash or "anonymous"
+            service.forget_references(session)  # before the route goes: the cache is keyed by its client
+            sessions.drop(session)
 
         demo.unload(forget_session)
         register_api(service, settings.app.concurrency_limit)

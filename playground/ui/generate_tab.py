@@ -14,7 +14,7 @@ import gradio as gr
 
 from playground.catalog import Model
 from playground.journal import off_the_loop
-from playground.krea.errors import ErrorKind
+from playground.krea.errors import ErrorKind, KreaError
 from playground.recipes import Recipe, RecipeError, generate_query, recipe_from_png
 from playground.references import BadReference
 from playground.runs import RunError, RunRefused
@@ -31,6 +31,7 @@ from playground.ui.references_box import (
     reference_error,
     reference_set,
     takes_edit_image,
+    upload_choices,
 )
 from playground.ui.render import error_html, model_card, model_summary, status_html
 
@@ -123,7 +124,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                 # refuses it once, in the status card, naming the field.
                 seed = gr.Number(label="Seed", precision=0, value=0, elem_id="seed", info=SEED_INFO)
                 randomize = gr.Checkbox(label="Randomize seed", value=True, elem_id="randomize")
-            refs = build_references_box(default)
+            refs = build_references_box(default, with_uploads=True)
             with gr.Accordion("Advanced", open=False, elem_id="advanced"):
                 names = ParamForm.advanced_names(models)
                 advanced = {}
@@ -243,7 +244,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     run_inputs = [model_dd, prompt, *form.components(), *refs.components()]
     run_outputs = [status, image, seed, request_json, *code_boxes.values(), query]
     # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
-    gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
+    generate_event = gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
           concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="ui_generate",
           api_visibility="private",
           show_progress="hidden")
@@ -274,6 +275,25 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     hint_inputs = [model_dd, *refs.components()]
     for trigger in (model_dd.input, refs.pictures.change, refs.strength.release, refs.edit_image.change):
         trigger(hint, hint_inputs, refs.note, queue=False, api_visibility="private")
+
+    def list_uploads(request: gr.Request):
+        cached = ctx.service.uploaded_references(request.session_hash or "anonymous")
+        return gr.update(choices=upload_choices(cached), value=None)
+
+    def delete_upload(request: gr.Request, asset_id: str | None):
+        session = request.session_hash or "anonymous"
+        if not asset_id:
+            return gr.skip(), notes_html((), "Pick an uploaded picture to delete first.")
+        try:
+            removed = ctx.service.remove_reference(session, asset_id)
+        except KreaError as exc:
+            return gr.skip(), notes_html((), exc.user_message)
+        note = f"Deleted {asset_id} at the API." if removed else f"{asset_id} was not one of this session's uploads."
+        return list_uploads(request), notes_html((note,))
+
+    refs.accordion.expand(list_uploads, None, refs.uploaded, queue=False, api_visibility="private")
+    refs.remove.click(delete_upload, refs.uploaded, [refs.uploaded, refs.note], api_visibility="private")
+    generate_event.then(list_uploads, None, refs.uploaded, queue=False, api_visibility="private")
 
     def add_result(picture, current):
         """The result on screen joins the style references (the accordion opens to show it)."""

@@ -27,6 +27,8 @@ class ReferencesBox:
     strength: gr.Slider
     edit_image: gr.Image
     note: gr.HTML
+    uploaded: gr.Dropdown | None = None  # this session's uploads (Generate only), to delete at the API
+    remove: gr.Button | None = None
 
     def components(self) -> list:
         """The inputs a run reads, in the order :func:`reference_set` takes them."""
@@ -52,7 +54,8 @@ def accordion_label(model: Model) -> str:
     return "Reference images · style and edit inputs"
 
 
-def build_references_box(model: Model | None, *, prefix: str = "", label: str | None = None) -> ReferencesBox:
+def build_references_box(model: Model | None, *, prefix: str = "", label: str | None = None,
+                         with_uploads: bool = False) -> ReferencesBox:
     """The box for one model (Generate), or with ``model=None`` for every model at once (Compare: ``prefix``
     "compare-" keeps the element ids apart, and the image to edit is always offered)."""
     title = label or (accordion_label(model) if model is not None else "Reference images")
@@ -68,7 +71,19 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
                               height=200, elem_id=f"{prefix}edit-image",
                               visible=model is None or takes_edit_image(model))
         note = gr.HTML(elem_id=f"{prefix}reference-note")
-    return ReferencesBox(accordion, pictures, strength, edit_image, note)
+        uploaded = remove = None
+        if with_uploads:
+            with gr.Row(elem_id=f"{prefix}uploads-row"):
+                uploaded = gr.Dropdown([], label="Pictures uploaded this session (kept at the API as assets)",
+                                       elem_id=f"{prefix}uploads", scale=4, interactive=True,
+                                       info="Each file is uploaded once and reused. Pick one to delete it there.")
+                remove = gr.Button("Delete", size="sm", elem_id=f"{prefix}uploads-delete", scale=0, min_width=90)
+    return ReferencesBox(accordion, pictures, strength, edit_image, note, uploaded, remove)
+
+
+def upload_choices(cached: Iterable[Any]) -> list[tuple[str, str]]:
+    """Dropdown choices for a session's uploads: "name · id", valued by the asset id."""
+    return [(f"{c.name} · {c.asset_id}", c.asset_id) for c in cached]
 
 
 def gallery_paths(value: Any) -> list[str]:

@@ -68,6 +68,16 @@ def test_a_style_reference_goes_to_krea_2_as_its_own_field_and_is_uploaded_once(
     assert all(len(r) == 1 and r[0]["strength"] == 0.5 and "/assets-files/" in r[0]["url"] for r in refs)
     assert refs[0][0]["url"] == refs[1][0]["url"]  # one upload for both runs
 
+    # The session's uploads are listed, and one can be deleted at the API.
+    asset_id = refs[0][0]["url"].split("/assets-files/")[1].split("/")[0]
+    assert app.engine.assets.find(asset_id) is not None
+    uploads = page.locator("#uploads")
+    uploads.locator("input").click()
+    page.get_by_role("option", name=f"· {asset_id}").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator("#reference-note")).to_contain_text(f"Deleted {asset_id} at the API", timeout=10_000)
+    assert app.engine.assets.find(asset_id) is None
+
 
 def test_an_image_only_model_asks_for_its_input_then_edits_it(page, app, tmp_path):
     choose_model(page, "Flux Kontext")
