@@ -91,6 +91,9 @@ class GenerateTab:
     run_outputs: list
     status: gr.HTML
     query: gr.Textbox  # the form as a query string, set after each run
+    references: gr.Gallery  # the style references: other tabs add a picture with `add_reference`
+    add_reference: Callable[[str | None, list], list]  # (picture path, gallery value) -> reference_outputs
+    reference_outputs: list
 
 
 def build_generate_tab(ctx: UIContext) -> GenerateTab:
@@ -296,7 +299,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     generate_event.then(list_uploads, None, refs.uploaded, queue=False, api_visibility="private")
 
     def add_result(picture, current):
-        """The result on screen joins the style references (the accordion opens to show it)."""
+        """A picture (the result on screen, a run from History) joins the style references, and the box opens."""
         if not picture:
             return gr.skip(), gr.skip()
         return [*gallery_paths(current), picture], gr.update(open=True)
@@ -310,7 +313,8 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     # The stop switch makes the running stream cancel the remote job and say so; it needs no queue slot.
     stop_btn.click(stop, None, None, queue=False, api_name="ui_stop", api_visibility="private")
     return GenerateTab(fill_outputs=fill_outputs, fill=fill, run=generate, run_inputs=run_inputs,
-                       run_outputs=run_outputs, status=status, query=query)
+                       run_outputs=run_outputs, status=status, query=query, references=refs.pictures,
+                       add_reference=add_result, reference_outputs=[refs.pictures, refs.accordion])
 
 
 

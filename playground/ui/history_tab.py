@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import gradio as gr
 
@@ -75,6 +76,7 @@ def build_history_tab(ctx: UIContext, tab: gr.Tab, tabs: gr.Tabs, generate, comp
             details = gr.HTML(details_html(None, ctx.catalog), elem_id="history-details")
             with gr.Row(elem_id="history-actions"):
                 load_btn = gr.Button("Load into Generate", size="sm", elem_id="history-load", interactive=False)
+                use_ref_btn = gr.Button("Use as reference", size="sm", elem_id="history-use-as-reference")
                 again_btn = gr.Button("Run again", size="sm", variant="primary", elem_id="history-run-again",
                                       interactive=False)
                 reopen_btn = gr.Button("Open as comparison", size="sm", elem_id="history-open-comparison",
@@ -172,6 +174,18 @@ def build_history_tab(ctx: UIContext, tab: gr.Tab, tabs: gr.Tabs, generate, comp
             return [gr.skip()] * len(generate.fill_outputs) + [gr.skip(), error_html(
                 RunError(ErrorKind.INVALID, str(exc), field="model"))]
         return [*values, gr.Tabs(selected="generate"), ""]
+
+    def use_as_reference(request: gr.Request, run_id: str | None, current):
+        """The selected run's image joins Generate's style references, and Generate opens."""
+        stored = ctx.service.visible_run(request.session_hash or "anonymous", run_id) if run_id else None
+        path = stored.record.image_path if stored is not None else None
+        if not path or not Path(path).is_file():
+            note = error_html(RunError(ErrorKind.INVALID, "Select a run with an image first.", field="history"))
+            return [gr.skip()] * len(generate.reference_outputs) + [gr.skip(), note]
+        return [*generate.add_reference(path, current), gr.Tabs(selected="generate"), ""]
+
+    use_ref_btn.click(use_as_reference, [selected, generate.references],
+                      [*generate.reference_outputs, tabs, filter_note], queue=False, api_visibility="private")
 
     load_outputs = [*generate.fill_outputs, tabs, filter_note]
     load_btn.click(load, selected, load_outputs, queue=False, api_visibility="private")

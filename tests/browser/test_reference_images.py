@@ -135,3 +135,19 @@ def test_compare_shares_one_picture_and_each_tile_says_what_its_model_did_with_i
     krea = next(j for j in reversed(app.engine.jobs) if j.model_id == "krea/krea-2/medium")
     sent_refs = sent(app, krea.job_id)["image_style_references"]
     assert len(sent_refs) == 1 and "/assets-files/" in sent_refs[0]["url"]
+
+
+def test_a_run_from_history_becomes_a_reference_in_generate(page, app):
+    from tests.browser.test_history_page import generate, open_history
+
+    generate(page, "a windmill to reuse, reference test")
+    run = app.service.history("any")[0].record
+    open_history(page)
+    row = page.locator("#history-table tbody tr:visible").filter(has_text="a windmill to reuse")
+    row.first.locator("td").nth(2).click()
+    expect(page.locator("#history-details .run-details")).to_have_attribute("data-run-id", run.run_id)
+    page.locator("#history-use-as-reference").click()
+    expect(page.locator("#prompt textarea")).to_be_visible()  # back on Generate
+    expect(page.locator("#reference-pictures img").first).to_be_visible(timeout=10_000)
+    choose_model(page, "Krea 2 Medium")
+    expect(page.locator("#reference-note")).to_contain_text("1 reference sent as image_style_references")
