@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 
+from playground.catalog import Catalog, CatalogRefresh, refresh_catalog
+from playground.krea.client import KreaClient
 from playground.sandbox import SandboxServer
 from playground.sessions import Backend
 from playground.settings import Settings, is_hosted, replace
@@ -72,3 +74,16 @@ def webhook_url(settings: Settings, path: str, *, sandbox: bool) -> str | None:
 def stop_backend(backend: Backend) -> None:
     if backend.sandbox is not None:
         backend.sandbox.stop()
+
+
+def live_catalog(backend: Backend, bundled: Catalog) -> CatalogRefresh:
+    """The models to offer. Against Krea: its live ``GET /openapi.json`` merged with our overrides, so models
+    added since the bundled snapshot appear (on any error: the bundled list, and a note saying why). The
+    sandbox serves the bundled catalog itself, so there is nothing newer to read."""
+    if backend.is_sandbox:
+        return CatalogRefresh(bundled, "bundled")
+    with KreaClient(backend.shared_token, backend.client_settings) as client:
+        refresh = refresh_catalog(client, bundled)
+    log.info("model list: %s", refresh.note)
+    return refresh
+

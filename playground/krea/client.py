@@ -6,6 +6,8 @@ follow are separate steps with the job id in hand between them, so a journal can
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import random
@@ -350,6 +352,47 @@ class KreaClient:
         data = self._call(self._api, "GET", "/styles", params=query)
         return self._parsed(StylePage.from_dict, data, "GET /styles",
                             "Krea answered with something that is not a style list.")
+
+    # --- the API's own description ------------------------------------------------------------------------
+
+    def get_openapi(self, *, max_bytes: int | None = None, timeout: float | None = None,
+                    stop: threading.Event | None = None) -> dict[str, Any]:
+        """``GET /openapi.json`` → the API's OpenAPI spec as a dict (to list the models it serves now).
+
+        The same exchange as every call (the API session: the token only to the API host, GET retries, no
+        redirects, the answer scrubbed of the token), read under a cap made for a spec: ``max_bytes``, by default
+        the larger of ``settings.max_answer_bytes`` and 16 MiB (Krea's spec is 1-2 MB). ``timeout`` bounds the
+        whole call in seconds, retries included (a socket still busy then is cut; the connect and read timeouts
+        are shortened to it); ``stop`` cuts the call within about a second. A ``Retry-After`` or backoff sleep
+        between two retries cannot be cut: a caller that needs a hard bound calls this from a thread it can
+        abandon (``playground.catalog.live`` does).
+
+        Raises a :class:`errors.KreaAPIError`: the typed error of an HTTP status as every call, :class:`errors.Timeout`
+        past ``timeout``, :class:`errors.AnswerTooLarge` above the cap, :class:`errors.BadAnswer` for an answer
+        that is not JSON or not an OpenAPI document (an object with ``paths``).
+        """
+        path = "/openapi.json"
+        limits: dict[str, Any] = {"max_answer_bytes": max_bytes if max_bytes is not None
+                                  else max(self.settings.max_answer_bytes, 16 * 1024 * 1024)}
+        if timeout is not None:
+            limits["connect_timeout"] = min(self.settings.connect_timeout, timeout)
+            limits["read_timeout"] = min(self.settings.read_timeout, timeout)
+        spec_call = copy.copy(self)  # this client (its sessions, token scrubber, host) with the spec's limits
+        spec_call.settings = dataclasses.replace(self.settings, **limits)
+        ends = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        with transport.Watch(stop, ends) as watch:
+            try:
+                data = spec_call._call(self._api, "GET", path)
+            except errors.KreaError as exc:
+                if watch.ended() == "deadline" and not isinstance(exc, errors.Timeout):
+                    raise errors.Timeout(f"GET {path}: no whole answer within {timeout:g} s",
+                                         self._api_origin[1]) from None
+                raise
+        if not isinstance(data, dict) or not isinstance(data.get("paths"), dict):
+            raise errors.BadAnswer(f"GET {path}: the answer is not an OpenAPI document (no paths)", 200, None,
+                                   "The API answered with something that is not its OpenAPI description. "
+                                   "Check the API base URL.")
+        return data
 
     # --- following -----------------------------------------------------------------------------------------
 

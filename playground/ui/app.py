@@ -10,6 +10,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from playground.api import register_api
+from playground.backend import live_catalog
 from playground.catalog import Catalog
 from playground.krea.errors import ErrorKind
 from playground.outputs import PREVIEW_DIR
@@ -93,6 +94,8 @@ PAGE_JS = """
 
 def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, RunService]:
     """Build the whole page and the documented API. Returns the Blocks and the run service (tests inspect it)."""
+    models = live_catalog(backend, catalog)  # against Krea: its live model list, else the bundled one
+    catalog = models.catalog
     sessions = SessionRegistry(backend)
     store = RunStore(settings.app.data_dir)
     service = RunService(catalog, backend, sessions, settings.app.output_dir, store,
@@ -107,7 +110,8 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
-        gr.HTML(backend_banner(backend.name, backend.base_url, banner_note(settings, backend)))
+        note = " ".join(n for n in (banner_note(settings, backend), models.note) if n)
+        gr.HTML(backend_banner(backend.name, backend.base_url, note))
         build_token_box(ctx)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
