@@ -23,6 +23,25 @@ from playground.launcher import free_port
 GUARD_S = 60  # a hang-guard, not a speed target
 
 
+
+def run_on_own_loop(coroutine) -> None:
+    """asyncio.run in a thread of its own: in the full suite, Playwright's sync API keeps an event loop running
+    in the main thread (its browser fixture lives for the whole session), where asyncio.run refuses to start."""
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(GUARD_S * 4)
+    assert not thread.is_alive(), "the scenario did not finish"
+    if failure:
+        raise failure[0]
+
 def build() -> gr.Blocks:
     def count(n, tag):
         for i in range(int(n)):
@@ -137,7 +156,7 @@ def test_a_freed_or_taken_slot_wakes_the_right_loop():
         waker.work.clear()
         await asyncio.wait_for(waker.wait("work", timeout=0.05), GUARD_S)
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario())
 
 
 def test_push_and_close_wake_the_loops():
@@ -154,7 +173,7 @@ def test_push_and_close_wake_the_loops():
         queue.close()
         assert queue.stopped and waker.work.is_set() and waker.busy.is_set()
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario())
 
 
 def test_close_and_launch_again_still_serves():
