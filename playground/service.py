@@ -48,10 +48,13 @@ from playground.references import (
     BadReference,
     CachedAsset,
     ReferenceSet,
+    StyleCache,
     apply_references,
     missing_inputs,
     missing_message,
+    style_fits,
 )
+from playground.krea.assets import Style
 from playground.krea.client import KreaClient
 from playground.krea.errors import ErrorKind, KreaError
 from playground.krea.jobs import JobStatus, parse_timestamp
@@ -221,6 +224,7 @@ class RunService:
         self._live: dict[str, threading.Event] = {}  # run id -> stop switch, for every run followed right now
         self._env_client: KreaClient | None = None
         self.assets = AssetCache()  # reference pictures uploaded per session, each distinct file once
+        self.styles = StyleCache()  # GET /styles per backend and token, for a few minutes
 
     # --- models and estimates ----------------------------------------------------------------------------------
 
@@ -368,6 +372,31 @@ class RunService:
     def forget_references(self, session_id: str) -> None:
         """The tab closed: forget its uploads here (they stay at the backend, where History may point)."""
         self.assets.forget(session_id)
+
+    def list_styles(self, session_id: str, model_id: str | None = None, *, refresh: bool = False) -> list[Style]:
+        """The LoRA styles this session's backend offers (``GET /styles`` through its own client, newest first,
+        at most 500), kept for a few minutes per (API base, whose token); ``refresh`` asks again now. With
+        `model_id`: only the styles that model can take (``references.style_fits``): none for a model without
+        a ``styles`` field (no call is made), else those listing it or listing no models. Choose one with
+        ``StyleChoice.of(style, strength)`` into ``ReferenceSet(styles=...)``.
+
+        RunRefused, with ``error.field == "styles"`` and a sentence to show, when the session has no token or
+        the backend refused or could not be reached (nothing is cached then: the next call asks again);
+        RunRefused naming "model" for an unknown model id."""
+        model = self.model(model_id) if model_id not in (None, "") else None
+        if not self.sessions.has_token(session_id):
+            raise RunRefused(dataclasses.replace(NO_TOKEN, field="styles"))
+        if model is not None and not any(i.kind == "lora_style" for i in model.image_inputs):
+            return []
+        route = self.sessions.route(session_id)
+        # The sandbox's styles and the app token's are the same for every session; a pasted token's are its own.
+        shared = route.token_source in (TokenSource.SANDBOX, TokenSource.ENV)
+        try:
+            styles = self.styles.styles(route.client, shared=shared, refresh=refresh)
+        except KreaError as exc:
+            raise RunRefused(RunError(exc.kind, f"The LoRA styles could not be listed: {exc.user_message}",
+                                      field="styles")) from None
+        return [s for s in styles if model is None or style_fits(s, model)]
 
     def shared_spend_today(self) -> float:
         today = datetime.now(timezone.utc).date().isoformat()

@@ -270,3 +270,208 @@ def test_a_set_takes_what_upload_widgets_hold():
     assert len(refs.references) == 1 and refs.strength == 0.25 and refs.edit_image is None
     refs.check()
     assert ReferenceSet.of([], strength=None).is_empty
+
+
+# --- LoRA styles (GET /styles) and Krea 2 moodboards, by id -----------------------------------------------------
+
+SANDBOX_STYLES = ["Sandbox Ember", "Sandbox Glacier", "Sandbox Moss", "Sandbox Risograph", "Sandbox Noir"]
+MOODBOARD = "5b0a7c6e-1111-4a2b-9c3d-000000000001"
+
+
+def sandbox_style(service, session: str, title: str, model_id: str | None = None):
+    return next(s for s in service.list_styles(session, model_id) if s.title == title)
+
+
+def test_list_styles_gives_the_sandboxs_five_styles_newest_first(service):
+    styles = service.list_styles("sty-1")
+    assert [s.title for s in styles] == SANDBOX_STYLES
+    assert all(s.id and s.cover_url and "qwen" in s.models for s in styles)
+
+
+def test_list_styles_for_a_model_keeps_only_the_styles_it_can_take(service):
+    assert [s.title for s in service.list_styles("sty-2", "qwen/2512")] == SANDBOX_STYLES
+    assert [s.title for s in service.list_styles("sty-2", "krea/krea-2/medium")] == SANDBOX_STYLES
+    assert service.list_styles("sty-2", "google/imagen-4") == []  # no styles field: nothing to choose
+    assert refusal(lambda: service.list_styles("sty-2", "no/such-model")).error.field == "model"
+
+
+def test_styles_that_name_their_models_are_kept_only_for_those_models():
+    from playground.krea.assets import Style
+    from playground.references import style_fits
+
+    flux_lora, any_lora = Style("a", "Ink", models=("flux_dev",)), Style("b", "Any")
+    video_lora, z_lora = Style("c", "Clip", models=("wan", "wan22")), Style("d", "Zed", models=("Z-Image",))
+    fits = {m: [s.id for s in (flux_lora, any_lora, video_lora, z_lora) if style_fits(s, CATALOG.get(m))]
+            for m in ("bfl/flux-1-dev", "qwen/2512", "krea/krea-2/large", "z-image/z-image", "google/imagen-4")}
+    assert fits == {"bfl/flux-1-dev": ["a", "b"], "qwen/2512": ["b"], "krea/krea-2/large": ["b"],
+                    "z-image/z-image": ["b", "d"], "google/imagen-4": []}
+
+
+def test_the_style_list_is_asked_once_for_a_few_minutes_and_again_on_refresh(service, monkeypatch):
+    calls = []
+    for session in ("sty-3", "sty-4"):
+        client = service.sessions.route(session).client
+        real = client.list_styles
+        monkeypatch.setattr(client, "list_styles",
+                            lambda *a, _real=real, _s=session, **k: calls.append(_s) or _real(*a, **k))
+    service.styles.clear()
+    service.list_styles("sty-3")
+    service.list_styles("sty-3", "qwen/2512")
+    service.list_styles("sty-4")  # another sandbox session: the same five styles, not asked again
+    assert calls == ["sty-3"]
+    assert len(service.list_styles("sty-4", refresh=True)) == 5 and calls == ["sty-3", "sty-4"]
+
+
+def test_a_style_list_that_cannot_be_had_is_a_refusal_to_show_and_is_not_kept(service, monkeypatch):
+    from playground.krea.errors import TransportError
+
+    client = service.sessions.route("sty-5").client
+    service.styles.clear()
+    monkeypatch.setattr(client, "list_styles", lambda *a, **k: (_ for _ in ()).throw(TransportError("down")))
+    refused = refusal(lambda: service.list_styles("sty-5"))
+    assert refused.error.field == "styles" and refused.error.message.startswith("The LoRA styles could not be "
+                                                                                 "listed: Could not reach")
+    monkeypatch.undo()
+    assert len(service.list_styles("sty-5")) == 5
+
+
+def test_a_pasted_tokens_styles_are_its_own_and_lists_go_stale():
+    from playground.krea.assets import Style, StylePage
+    from playground.references import StyleCache
+
+    class Client:
+        base_url = "https://api.krea.ai"
+
+        def __init__(self, mine: str):
+            self.mine, self.calls = mine, 0
+
+        def list_styles(self, limit=100, cursor=None, filter=None):
+            self.calls += 1
+            if cursor is None:  # two pages, the second repeating one style: each id once
+                return StylePage([Style(self.mine), Style("public-1")], "next")
+            return StylePage([Style("public-1"), Style("public-2")], None)
+
+    now = [0.0]
+    cache = StyleCache(ttl=300, clock=lambda: now[0])
+    ada, bob = Client("ada-style"), Client("bob-style")
+    assert [s.id for s in cache.styles(ada, shared=False)] == ["ada-style", "public-1", "public-2"]
+    assert [s.id for s in cache.styles(bob, shared=False)][0] == "bob-style"  # never Ada's list
+    cache.styles(ada, shared=False)
+    assert (ada.calls, bob.calls) == (2, 2)  # two pages each, once
+    now[0] = 301.0
+    cache.styles(ada, shared=False)
+    assert ada.calls == 4  # stale after the ttl: asked again
+
+
+def test_a_krea_2_run_with_a_moodboard_sends_it_with_its_strength_at_the_moodboard_price(service):
+    refs = ReferenceSet.of(moodboard=MOODBOARD, moodboard_strength=0.4)
+    request = GenerationRequest("krea/krea-2/medium", "a quiet harbour", seed=3)
+    plan = service.plan_generation(request, refs)
+    assert plan.body["moodboards"] == [{"id": MOODBOARD, "strength": 0.4}]
+    assert plan.notes == (f"moodboard {MOODBOARD} sent, strength 0.4",)
+    assert plan.estimate_usd == pytest.approx(0.040)  # Krea 2 Medium with a moodboard [C K2M]
+
+    last = final(service.start_generation("mood-1", request, references=refs))
+    assert last.phase == Phase.DONE, last.error
+    stored = service.store.get(last.run_id).record
+    assert stored.params["moodboards"] == [{"id": MOODBOARD, "strength": 0.4}]
+    assert stored.notes == plan.notes and stored.cost_usd == pytest.approx(0.040)
+    assert assets_at_sandbox(service, "mood-1") == []  # ids travel as they are: nothing uploaded
+
+
+def test_a_moodboard_without_a_strength_gets_krea_2s_default():
+    body, notes = apply_references(CATALOG.get("krea/krea-2/large"), {"prompt": "x"},
+                                   ReferenceSet.of(moodboard=" mb-42 "))
+    assert body["moodboards"] == [{"id": "mb-42", "strength": 0.23}]
+    assert notes == ("moodboard mb-42 sent, strength 0.23",)
+
+
+def test_qwen_and_flux_get_the_chosen_lora_style_and_the_sandbox_runs_them(service):
+    from playground.references import StyleChoice
+
+    noir = sandbox_style(service, "lora-1", "Sandbox Noir", "qwen/2512")
+    qwen = final(service.start_generation("lora-1", GenerationRequest("qwen/2512", "a fox", seed=5),
+                                          references=ReferenceSet.of(styles=[StyleChoice.of(noir, 0.8)])))
+    assert qwen.phase == Phase.DONE, qwen.error
+    stored = service.store.get(qwen.run_id).record
+    assert stored.params["styles"] == [{"id": noir.id, "strength": 0.8}]
+    assert stored.notes == ("LoRA style Sandbox Noir sent as styles, strength 0.8",)
+
+    flux = final(service.start_generation("lora-1", GenerationRequest("bfl/flux-1-dev", "a fox", seed=5),
+                                          references=ReferenceSet.of(styles=[noir])))  # the field's default
+    assert flux.phase == Phase.DONE, flux.error
+    assert service.store.get(flux.run_id).record.params["styles"] == [{"id": noir.id, "strength": 1.0}]
+
+
+def test_a_model_without_styles_or_moodboards_gets_a_note_and_no_field_and_still_runs(service):
+    ember = sandbox_style(service, "lora-2", "Sandbox Ember")
+    refs = ReferenceSet.of(styles=[ember], moodboard=MOODBOARD)
+    last = final(service.start_generation("lora-2", GenerationRequest("google/imagen-4", "a fox", seed=2),
+                                          references=refs))
+    assert last.phase == Phase.DONE, last.error
+    stored = service.store.get(last.run_id).record
+    assert not {"styles", "moodboards"} & set(stored.params)
+    assert stored.notes == ("Imagen 4 takes no LoRA styles: not sent", "Imagen 4 takes no moodboard: not sent")
+    assert stored.cost_usd == pytest.approx(0.042)  # nothing sent, nothing added
+
+
+def test_a_comparison_sends_styles_and_the_moodboard_where_each_model_takes_them(service):
+    ember = sandbox_style(service, "cmp-s", "Sandbox Ember")
+    refs = ReferenceSet.of([picture("red")], strength=0.5, styles=[ember], moodboard=MOODBOARD)
+    request = ComparisonRequest("a fox", ("krea/krea-2/medium", "bfl/flux-1-dev", "google/imagen-4"),
+                                width=512, height=512, seed=7)
+    plan, snapshots = service.start_comparison("cmp-s", request, references=refs)
+    notes = [a.notes for a in plan.adapted]
+    assert notes[0][-3:] == ("1 reference sent as image_style_references, strength 0.5",
+                             "LoRA style Sandbox Ember sent as styles, strength 1.0",
+                             f"moodboard {MOODBOARD} sent, strength 0.23")
+    assert notes[1][-2:] == ("LoRA style Sandbox Ember sent as styles, strength 1.0",
+                             "Flux takes no moodboard: not sent")
+    assert notes[2][-3:] == ("Imagen 4 takes no reference images: sent without them",
+                             "Imagen 4 takes no LoRA styles: not sent", "Imagen 4 takes no moodboard: not sent")
+    # Krea 2 with style references and a moodboard pays the moodboard rate [C K2]; Flux and Imagen as usual.
+    assert plan.preflight.cost_usd == pytest.approx(0.040 + 0.007 + 0.042)
+    last = list(snapshots)[-1]
+    assert [u.phase for u in last.updates] == [Phase.DONE] * 3, [u.error for u in last.updates]
+    group, _runs = service.visible_group("cmp-s", plan.group_id)
+    kept = group.settings["references"]
+    assert kept["styles"] == [{"id": ember.id, "name": "Sandbox Ember", "strength": None}]
+    assert kept["moodboard"] == {"id": MOODBOARD, "strength": None}
+
+
+def test_style_and_moodboard_strengths_are_checked_by_each_models_range(service):
+    from playground.references import StyleChoice
+
+    too_strong = ReferenceSet.of(styles=[StyleChoice("s1", "Ink", 3)])
+    refused = refusal(lambda: service.plan_generation(GenerationRequest("qwen/2512", "a fox"), too_strong))
+    assert refused.error.field == "styles.0.strength" and "between -2 and 2" in refused.error.message
+    pushed_away = service.plan_generation(GenerationRequest("qwen/2512", "a fox"),
+                                          ReferenceSet.of(styles=[StyleChoice("s1", "Ink", "-0.5")]))
+    assert pushed_away.body["styles"] == [{"id": "s1", "strength": -0.5}]
+    refused = refusal(lambda: service.plan_generation(GenerationRequest("krea/krea-2/medium", "a fox"),
+                                                      ReferenceSet.of(moodboard="mb-1", moodboard_strength=1.5)))
+    assert refused.error.field == "moodboards.0.strength"
+    for bad, field in ((ReferenceSet.of(moodboard="not an id"), "references.moodboard"),
+                       (ReferenceSet.of(moodboard="mb-1", moodboard_strength="lots"), "references.moodboard_strength"),
+                       (ReferenceSet.of(styles=[StyleChoice("s1", strength="x")]), "references.styles"),
+                       (ReferenceSet.of(styles=[f"s{i}" for i in range(11)]), "references.styles")):
+        assert refusal(lambda: service.plan_generation(GenerationRequest("krea/krea-2/medium", "a fox"),
+                                                       bad)).error.field == field
+
+
+def test_lora_styles_past_a_fields_maximum_are_dropped_by_name_and_each_id_is_sent_once():
+    from playground.references import StyleChoice
+
+    chosen = [StyleChoice(f"s{i}", f"Style {i}") for i in range(7)] + [StyleChoice("s0", "again")]
+    refs = ReferenceSet.of(styles=chosen)
+    assert len(refs.styles) == 7 and not refs.is_empty and refs.pictures == ()
+    gpt = CATALOG.get("openai/gpt-image")  # styles: at most 5 [C SPEC]
+    body, notes = apply_references(gpt, {"prompt": "x", "styles": [{"id": "old", "strength": 1}]}, refs)
+    assert [s["id"] for s in body["styles"]] == ["s0", "s1", "s2", "s3", "s4"]
+    assert notes == ("styles from the request replaced by the chosen LoRA styles",
+                     "LoRA styles Style 0, Style 1, Style 2, Style 3, Style 4 sent as styles, strength 1.0",
+                     "styles takes at most 5: 2 LoRA styles dropped (Style 5, Style 6)")
+    assert validate_params(gpt, body) == []
+    mixed = ReferenceSet.of(styles=[StyleChoice("a", "Ink", 0.5), StyleChoice("b", "Chalk", -1)])
+    assert apply_references(gpt, {"prompt": "x"}, mixed)[1] == (
+        "LoRA styles Ink (strength 0.5), Chalk (strength -1.0) sent as styles",)
