@@ -23,14 +23,14 @@ from playground.snippets import CODE_LANGUAGES, LANGUAGE_LABELS, LANGUAGES, sing
 from playground.ui.context import UIContext
 from playground.ui.form import SEED_INFO, SIZE_PRESETS, ParamForm, size_info
 from playground.ui.references_box import (
-    accordion_label,
     build_references_box,
     gallery_paths,
-    needs_input,
     notes_html,
     reference_error,
     reference_set,
-    takes_edit_image,
+    shape_updates,
+    style_choices,
+    takes,
     upload_choices,
 )
 from playground.ui.render import error_html, model_card, model_summary, status_html
@@ -169,9 +169,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                      seed=seed, randomize=randomize, size_group=size_group, ratio_group=ratio_group)
 
     def refs_shape(model: Model) -> list:
-        label = accordion_label(model)  # an image-only model opens it; others leave it as the user left it
-        return [gr.update(label=label, open=True) if needs_input(model) else gr.update(label=label),
-                gr.update(visible=takes_edit_image(model))]
+        return shape_updates(model, refs)  # an image-only model opens the box; others leave it as it was
 
     def on_model(model_id: str):
         model = ctx.catalog.get(model_id)
@@ -214,12 +212,12 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         # the slots another visitor's run needs.
         session = request.session_hash or "anonymous"
         model = ctx.catalog.find(model_id)
-        values, pictures = list(values[:-3]), values[-3:]
+        values, pictures = list(values[:-n_refs]), values[-n_refs:]
         params, seed_value, randomize_seed = form.read(model, values) if model else ({}, None, True)
         run = GenerationRequest(model_id=model_id, prompt=prompt_text, params=params, seed=seed_value,
                                 randomize_seed=randomize_seed)
         try:
-            references = reference_set(*pictures)
+            references = reference_set(*pictures, names=style_names(session) if pictures[3] else None)
             updates = await off_the_loop(ctx.service.start_generation, session, run, references=references)
         except BadReference as exc:
             error = RunError(ErrorKind.INVALID, reference_error(exc), field="references")
@@ -245,6 +243,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                    update.seed if update.seed is not None else gr.skip(), *code)
 
     run_inputs = [model_dd, prompt, *form.components(), *refs.components()]
+    n_refs = len(refs.components())
     run_outputs = [status, image, seed, request_json, *code_boxes.values(), query]
     # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
     generate_event = gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
@@ -260,7 +259,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         model = ctx.catalog.find(model_id)
         if model is None:
             return ""
-        params, seed_value, randomize_seed = form.read(model, list(values[:-3]))
+        params, seed_value, randomize_seed = form.read(model, list(values[:-n_refs]))
         params = {k: v for k, v in params.items() if v is not None and v != ""}
         seed_number = None if randomize_seed or seed_value is None else int(seed_value)
         return generate_query(Recipe(model.id, prompt_text or "", params, seed_number))
@@ -268,16 +267,42 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     copy_link.click(link_query, run_inputs, query, queue=False, api_visibility="private").then(
         None, query, link_box, js=COPY_LINK_JS, api_visibility="private")
 
-    def hint(model_id: str, *pictures) -> str:
+    def hint(request: gr.Request, model_id: str, *pictures) -> str:
         """What the chosen model will do with the pictures, before anything is sent."""
+        session = request.session_hash or "anonymous"
         try:
-            return notes_html(ctx.service.reference_notes(model_id, reference_set(*pictures)))
+            names = style_names(session) if pictures[3] else None
+            return notes_html(ctx.service.reference_notes(model_id, reference_set(*pictures, names=names)))
         except BadReference as exc:
             return notes_html((), reference_error(exc))
 
     hint_inputs = [model_dd, *refs.components()]
-    for trigger in (model_dd.input, refs.pictures.change, refs.strength.release, refs.edit_image.change):
+    for trigger in (model_dd.input, refs.pictures.change, refs.strength.release, refs.edit_image.change,
+                    refs.styles.change, refs.style_strength.release, refs.moodboard.blur,
+                    refs.moodboard_strength.release):
         trigger(hint, hint_inputs, refs.note, queue=False, api_visibility="private")
+
+    def style_names(session: str) -> dict[str, str]:
+        try:
+            return {s.id: s.title or s.id for s in ctx.service.list_styles(session)}
+        except RunRefused:
+            return {}
+
+    def load_styles(request: gr.Request, model_id: str, chosen):
+        """The LoRA styles the chosen model can take, from this session's backend (cached a few minutes)."""
+        model = ctx.catalog.find(model_id)
+        if model is None or not takes(model, "styles"):
+            return gr.update(choices=[], value=[]), gr.skip()
+        try:
+            styles = ctx.service.list_styles(request.session_hash or "anonymous", model_id)
+        except RunRefused as refused:
+            return gr.update(choices=[]), notes_html((), refused.error.message)
+        ids = {s.id for s in styles}
+        return gr.update(choices=style_choices(styles), value=[i for i in (chosen or []) if i in ids]), gr.skip()
+
+    for trigger in (model_dd.input, refs.accordion.expand):
+        trigger(load_styles, [model_dd, refs.styles], [refs.styles, refs.note], queue=False,
+                api_visibility="private")
 
     def list_uploads(request: gr.Request):
         cached = ctx.service.uploaded_references(request.session_hash or "anonymous")

@@ -14,7 +14,14 @@ from typing import Any
 import gradio as gr
 
 from playground.catalog import Model
-from playground.references import DEFAULT_STRENGTH, BadReference, ReferenceSet
+from playground.references import (
+    DEFAULT_STRENGTH,
+    LORA_STRENGTH,
+    MOODBOARD_STRENGTH,
+    BadReference,
+    ReferenceSet,
+    StyleChoice,
+)
 
 EDIT_KINDS = frozenset({"edit_image", "edit_images", "reference_image"})
 STYLE_KINDS = frozenset({"style_reference", "style_image", "character_reference", "reference_image"})
@@ -29,13 +36,38 @@ class ReferencesBox:
     note: gr.HTML
     uploaded: gr.Dropdown | None = None  # this session's uploads (Generate only), to delete at the API
     remove: gr.Button | None = None
+    styles: gr.Dropdown | None = None  # LoRA styles from GET /styles (Generate only)
+    style_strength: gr.Slider | None = None
+    moodboard: gr.Textbox | None = None  # a Krea 2 moodboard id (Generate only)
+    moodboard_strength: gr.Slider | None = None
 
     def components(self) -> list:
         """The inputs a run reads, in the order :func:`reference_set` takes them."""
-        return [self.pictures, self.strength, self.edit_image]
+        extra = [self.styles, self.style_strength, self.moodboard, self.moodboard_strength]
+        return [self.pictures, self.strength, self.edit_image, *[c for c in extra if c is not None]]
 
     def shape_outputs(self) -> list:
-        return [self.accordion, self.edit_image]
+        extra = [self.styles, self.style_strength, self.moodboard, self.moodboard_strength]
+        return [self.accordion, self.edit_image, *[c for c in extra if c is not None]]
+
+
+def takes(model: Model, field: str) -> bool:
+    return any(i.field == field for i in model.image_inputs)
+
+
+def shape_updates(model: Model, box: ReferencesBox) -> list:
+    """Updates for ``box.shape_outputs()`` when ``model`` is chosen (the accordion keeps its open state unless
+    the model needs an input)."""
+    label = accordion_label(model)
+    updates = [gr.update(label=label, open=True) if needs_input(model) else gr.update(label=label),
+               gr.update(visible=takes_edit_image(model))]
+    if box.styles is not None:
+        lora = takes(model, "styles")
+        updates += [gr.update(visible=lora), gr.update(visible=lora)]
+    if box.moodboard is not None:
+        mood = takes(model, "moodboards")
+        updates += [gr.update(visible=mood), gr.update(visible=mood)]
+    return updates
 
 
 def takes_edit_image(model: Model) -> bool:
@@ -70,6 +102,21 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
         edit_image = gr.Image(label="Image to edit", type="filepath", sources=["upload", "clipboard"],
                               height=200, elem_id=f"{prefix}edit-image",
                               visible=model is None or takes_edit_image(model))
+        styles = style_strength = moodboard = moodboard_strength = None
+        if with_uploads:  # Generate: LoRA styles and a moodboard travel by id, for the models that take them
+            lora = model is not None and takes(model, "styles")
+            mood = model is not None and takes(model, "moodboards")
+            with gr.Row(elem_id=f"{prefix}styles-row"):
+                styles = gr.Dropdown([], multiselect=True, label="LoRA styles", elem_id=f"{prefix}reference-styles",
+                                     visible=lora, scale=3, info="From the API's style list (GET /styles).")
+                style_strength = gr.Slider(-2.0, 2.0, value=LORA_STRENGTH, step=0.1, label="Style strength",
+                                           elem_id=f"{prefix}style-strength", visible=lora, scale=2)
+            with gr.Row(elem_id=f"{prefix}moodboard-row"):
+                moodboard = gr.Textbox(label="Moodboard id", elem_id=f"{prefix}reference-moodboard", visible=mood,
+                                       max_lines=1, scale=3, placeholder="a Krea moodboard's id")
+                moodboard_strength = gr.Slider(0.0, 1.0, value=MOODBOARD_STRENGTH, step=0.01,
+                                               label="Moodboard strength", elem_id=f"{prefix}moodboard-strength",
+                                               visible=mood, scale=2)
         note = gr.HTML(elem_id=f"{prefix}reference-note")
         uploaded = remove = None
         if with_uploads:
@@ -78,7 +125,8 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
                                        elem_id=f"{prefix}uploads", scale=4, interactive=True,
                                        info="Each file is uploaded once and reused. Pick one to delete it there.")
                 remove = gr.Button("Delete", size="sm", elem_id=f"{prefix}uploads-delete", scale=0, min_width=90)
-    return ReferencesBox(accordion, pictures, strength, edit_image, note, uploaded, remove)
+    return ReferencesBox(accordion, pictures, strength, edit_image, note, uploaded, remove, styles, style_strength,
+                         moodboard, moodboard_strength)
 
 
 def upload_choices(cached: Iterable[Any]) -> list[tuple[str, str]]:
@@ -99,10 +147,19 @@ def gallery_paths(value: Any) -> list[str]:
     return paths
 
 
-def reference_set(pictures: Any, strength: Any, edit_image: Any) -> ReferenceSet | None:
-    """What the form holds, or None when it holds nothing. Raises BadReference for an unreadable picture."""
-    refs = ReferenceSet.of(gallery_paths(pictures), strength, edit_image or None)
+def reference_set(pictures: Any, strength: Any, edit_image: Any, styles: Any = None, style_strength: Any = None,
+                  moodboard: Any = None, moodboard_strength: Any = None,
+                  names: dict[str, str] | None = None) -> ReferenceSet | None:
+    """What the form holds, or None when it holds nothing. Raises BadReference for an unreadable picture.
+    `names`: style id -> name, for notes that name the style."""
+    chosen = [StyleChoice(str(i), (names or {}).get(str(i), ""), style_strength) for i in (styles or []) if i]
+    refs = ReferenceSet.of(gallery_paths(pictures), strength, edit_image or None, styles=chosen,
+                           moodboard=str(moodboard or "").strip() or None, moodboard_strength=moodboard_strength)
     return None if refs.is_empty else refs
+
+
+def style_choices(styles: Iterable[Any]) -> list[tuple[str, str]]:
+    return [(s.title or s.id, s.id) for s in styles]
 
 
 def notes_html(notes: Iterable[str], error: str | None = None) -> str:

@@ -151,3 +151,35 @@ def test_a_run_from_history_becomes_a_reference_in_generate(page, app):
     expect(page.locator("#reference-pictures img").first).to_be_visible(timeout=10_000)
     choose_model(page, "Krea 2 Medium")
     expect(page.locator("#reference-note")).to_contain_text("1 reference sent as image_style_references")
+
+
+def test_a_lora_style_from_the_list_and_a_krea_2_moodboard_are_sent_by_id(page, app):
+    choose_model(page, "Flux")
+    open_references(page)
+    styles = page.locator("#reference-styles")
+    expect(styles).to_be_visible()
+    expect(page.locator("#reference-moodboard")).to_be_hidden()  # Flux takes no moodboard
+    styles.locator("input").click()
+    first = page.get_by_role("option").first
+    name = first.inner_text().strip()
+    first.click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#reference-note")).to_contain_text(f"LoRA style {name} sent as styles, strength 1.0",
+                                                            timeout=10_000)
+    page.locator("#prompt textarea").fill("a lighthouse with a LoRA style")
+    assert generate_and_wait(page) == "done"
+    body = sent(app, app.engine.jobs[-1].job_id)
+    assert len(body["styles"]) == 1 and body["styles"][0]["strength"] == 1.0
+
+    choose_model(page, "Krea 2 Medium")
+    expect(page.locator("#reference-moodboard")).to_be_visible()
+    styles.get_by_role("button", name="Clear").click()  # Krea 2 takes LoRA styles too: only the moodboard here
+    moodboard = page.locator("#reference-moodboard textarea, #reference-moodboard input").first
+    moodboard.fill("5b0a3c1e-0000-4000-8000-000000000001")
+    moodboard.press("Tab")
+    expect(page.locator("#reference-note")).to_contain_text("moodboard 5b0a", timeout=10_000)
+    page.locator("#prompt textarea").fill("a lighthouse after a moodboard")
+    assert generate_and_wait(page) == "done"
+    run = app.service.history("any")[0].record
+    assert run.params["moodboards"] == [{"id": "5b0a3c1e-0000-4000-8000-000000000001", "strength": 0.23}]
+    assert run.cost_usd == 0.04  # Krea 2 Medium's moodboard price
