@@ -11,7 +11,7 @@ import threading
 from playground.catalog import load_catalog
 from playground.settings import load_settings, replace
 
-from .engine import is_loopback_host
+from .engine import CANCEL_REFUSED_STATUSES, CANCELLABLE, STATUSES, TERMINAL, JobEngine, is_loopback_host
 from .runner import SandboxServer
 
 DEFAULT_PORT = 8787
@@ -36,10 +36,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", action="store_true",
                         help="serve the fault-control route /_sandbox/faults (anyone who can reach the sandbox "
                              "can then fail its jobs; default off, env SANDBOX_FAULTS=1)")
+    parser.add_argument("--cancellable", type=_statuses, metavar="STATUSES",
+                        help="comma-separated statuses DELETE /jobs/{id} may cancel (default "
+                             f"{','.join(s for s in STATUSES if s in CANCELLABLE)}, as Krea documents; "
+                             "'all' = every non-terminal status)")
+    parser.add_argument("--cancel-refused-status", type=int, choices=CANCEL_REFUSED_STATUSES,
+                        help="status of a DELETE on a job in another status (default 404, the one Krea documents)")
     parser.add_argument("--openapi", metavar="PATH",
                         help="serve the models of this Krea /openapi.json instead of the bundled catalog "
                              "(default $PLAYGROUND_OPENAPI)")
     return parser
+
+
+def _statuses(text: str) -> frozenset[str]:
+    live = [s for s in STATUSES if s not in TERMINAL]
+    chosen = live if text.strip() == "all" else [s.strip() for s in text.split(",") if s.strip()]
+    wrong = [s for s in chosen if s not in live]
+    if wrong or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(live)} (or 'all'); got {text!r}")
+    return frozenset(chosen)
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """The JobEngine arguments the flags set (none: the engine's defaults)."""
+    options = {}
+    if args.cancellable is not None:
+        options["cancellable"] = args.cancellable
+    if args.cancel_refused_status is not None:
+        options["cancel_refused_status"] = args.cancel_refused_status
+    return options
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -78,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         source = openapi or "the bundled models.json"
         print(f"error: cannot build the catalog from {source}: {exc}", file=sys.stderr)
         return 2
-    server = SandboxServer(settings, catalog)
+    options = engine_options(args)
+    server = (SandboxServer(settings, engine=JobEngine(settings, catalog, **options)) if options
+              else SandboxServer(settings, catalog))
     try:
         server.start()
     except OSError as exc:

@@ -170,4 +170,7 @@ def add_style_routes(app: FastAPI, engine: JobEngine, served: str) -> None:
     @app.api_route("/styles", methods=methods)
     @app.api_route("/styles/{rest:path}", methods=["GET", *methods])
     async def styles_not_implemented(request: Request):
+        token = authenticate(request, settings)  # 401 before 404, as on every route of Krea's
+        if isinstance(token, JSONResponse):
+            return token
         return error(404, not_implemented(request.method, request.url.path, served))

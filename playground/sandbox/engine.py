@@ -49,6 +49,7 @@ from playground.settings import SandboxSettings
 from .assets import KEEP_ASSETS_PER_OWNER, MAX_ASSET_BYTES, AssetStore
 from .faults import FaultRegistry, JobFaults
 from .job_files import FINAL_NAME, Renderer, render_files
+from .job_types import job_type
 from .references import ReferenceResolver
 
 STATUSES = (
@@ -63,6 +64,13 @@ STATUSES = (
     "cancelled",
 )
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+# "Jobs can only be canceled while they have a status of queued or processing" [C LIFE]. A JobEngine argument, so
+# a test (or `--cancellable`) can widen it; a DELETE on a job in any other status is refused (see NotCancellable).
+CANCELLABLE = frozenset({"queued", "processing"})
+# The status of that refusal: Krea documents only 200 and 404 for DELETE /jobs/{id} [C SPEC] ("not found or the
+# client is not authorized to delete it"), so 404 with {"error"} is the documented answer; 400 or 409 on request.
+CANCEL_REFUSED_STATUS = 404
+CANCEL_REFUSED_STATUSES = (400, 404, 409)
 _RANK = {s: i for i, s in enumerate(STATUSES)}
 
 # Where each status starts, as a fraction of the job's duration (queued starts at 0).
@@ -91,6 +99,15 @@ class CapacityExceeded(EngineError):
 class OutOfCredits(EngineError):
     def __init__(self) -> None:
         super().__init__("You have run out of credits. Top up your API balance to submit new jobs.")
+
+
+class NotCancellable(EngineError):
+    """A DELETE /jobs/{id} on a job whose status Krea's lifecycle does not let it cancel; it is left unchanged."""
+
+    def __init__(self, job_id: str, status: str, cancellable: frozenset[str]):
+        allowed = " or ".join(s for s in STATUSES if s in cancellable)
+        super().__init__(f"Job '{job_id}' cannot be cancelled: it is {status}. Only {allowed} jobs can be cancelled.")
+        self.status = status
 
 
 def owner_key(token: str) -> str:
@@ -158,6 +175,7 @@ class Job:
     job_id: str
     owner: str
     model_id: str
+    job_type: str  # Krea's `type` (flux, k2, externalImage; see job_types)
     prompt: str
     seed: int
     width: int
@@ -221,9 +239,19 @@ class JobEngine:
         webhook_sender: Callable[[str, dict], Any] | None = None,
         max_asset_bytes: int = MAX_ASSET_BYTES,  # POST /assets limit (Krea's 75 MB); tests pass a small one
         keep_assets: int = KEEP_ASSETS_PER_OWNER,
+        cancellable: frozenset[str] | tuple[str, ...] = CANCELLABLE,  # statuses DELETE /jobs/{id} may cancel
+        cancel_refused_status: int = CANCEL_REFUSED_STATUS,  # the HTTP status of a refused cancel
     ):
         if catalog is None:
             raise TypeError("JobEngine needs its catalog: JobEngine(settings, catalog)")
+        cancellable = frozenset(cancellable)
+        if not cancellable or cancellable & TERMINAL or not cancellable <= set(STATUSES):
+            raise ValueError(f"cancellable must be non-terminal statuses (of {', '.join(STATUSES[:6])}); "
+                             f"got {sorted(cancellable)}")
+        if cancel_refused_status not in CANCEL_REFUSED_STATUSES:
+            raise ValueError(f"cancel_refused_status must be one of {CANCEL_REFUSED_STATUSES}")
+        self.cancellable = cancellable
+        self.cancel_refused_status = cancel_refused_status
         self.settings = settings or SandboxSettings()
         self.catalog = catalog  # what the server answers for; the caller's (e.g. from a newer --openapi spec)
         self.clock = clock
@@ -318,6 +346,7 @@ class JobEngine:
                 job_id=str(uuid.uuid4()),
                 owner=owner,
                 model_id=model.id,
+                job_type=job_type(model.id),
                 prompt=str(params.get("prompt") or ""),
                 seed=self._seed(model, params),
                 width=int(width),
@@ -374,9 +403,11 @@ class JobEngine:
             return job if job is not None and job.owner == owner_key(token) else None
 
     def list_jobs(
-        self, token: str, *, cursor_ms: float | None = None, limit: int = 100, status: str | None = None
+        self, token: str, *, cursor_ms: float | None = None, limit: int = 100, status: str | None = None,
+        types: frozenset[str] | None = None,
     ) -> tuple[list[Job], str | None]:
-        """Newest first, created strictly before the cursor; next_cursor is the last item's created_at."""
+        """Newest first, created strictly before the cursor, of one ``status`` and of ``types`` when given;
+        next_cursor is the last item's created_at."""
         self.tick()
         with self._lock:
             items: list[Job] = []
@@ -386,6 +417,8 @@ class JobEngine:
                     continue
                 if status is not None and job.status != status:
                     continue
+                if types is not None and job.job_type not in types:
+                    continue
                 if len(items) == limit:
                     more = True
                     break
@@ -393,7 +426,9 @@ class JobEngine:
             return items, (items[-1].created_at if more and items else None)
 
     def cancel(self, token: str, job_id: str) -> Job | None:
-        """Cancel a job that is not terminal (backlogged included); a terminal job is left unchanged."""
+        """Cancel a job whose status is one of ``cancellable`` (Krea: queued or processing) and return it; None if
+        this token has no such job. Any other status, terminal ones included, raises :class:`NotCancellable` and
+        leaves the job as it is."""
         pending = _Pending()
         try:
             with self._lock:
@@ -401,10 +436,11 @@ class JobEngine:
                 job = self._jobs.get(job_id)
                 if job is None or job.owner != owner_key(token):
                     return None
-                if not job.is_terminal:
-                    self._finish(job, "cancelled", int(self.clock() * 1000), pending)
-                    self._promote(job.owner, self.clock())
-                    self._advance_all(pending)
+                if job.status not in self.cancellable:
+                    raise NotCancellable(job.job_id, job.status, self.cancellable)
+                self._finish(job, "cancelled", int(self.clock() * 1000), pending)
+                self._promote(job.owner, self.clock())
+                self._advance_all(pending)
                 return job
         finally:
             self._run(pending)
@@ -416,6 +452,7 @@ class JobEngine:
             data: dict[str, Any] = {
                 "job_id": job.job_id,
                 "status": job.status,
+                "type": job.job_type,
                 "created_at": job.created_at,
                 "completed_at": job.completed_at,
                 "result": None,
@@ -512,8 +549,8 @@ class JobEngine:
         for name, start in PHASES:
             if fraction >= start:
                 status = name
-        if outcome == "hang":
-            status = status if _RANK[status] <= _RANK["processing"] else "processing"
+        if outcome == "hang":  # queued, then processing for good: cancellable all along (scheduled is skipped)
+            status = "queued" if status == "queued" else "processing"
         elif fraction >= 1.0:
             end_ms = int(job.end_time * 1000)
             if outcome in ("job_fails", "silent_fail"):

@@ -6,13 +6,9 @@ every error is Krea's ``{"error": "..."}`` shape (never FastAPI's 422 ``detail``
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from contextlib import asynccontextmanager
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,15 +17,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground.catalog import Catalog, load_catalog, validate_params
-from playground.settings import OPENAPI_SNAPSHOT_PATH, SandboxSettings
+from playground.settings import SandboxSettings
 
 from .answers import authenticate as _authenticate
 from .answers import base_url as _base
 from .answers import error, not_implemented, page_query
 from .asset_routes import add_asset_routes, add_style_routes
-from .engine import STATUSES, CapacityExceeded, JobEngine, OutOfCredits, webhook_url_error
+from .engine import STATUSES, CapacityExceeded, JobEngine, NotCancellable, OutOfCredits, webhook_url_error
 from .faults import Fault
+from .job_types import parse_types
 from .references import ReferenceRefused
+from .spec import build_openapi, is_krea_path
 
 IMPLEMENTED = (
     "POST /generate/image/{model}, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /assets, GET /assets, "
@@ -52,74 +50,6 @@ def _retry_headers(seconds: float | None) -> dict[str, str] | None:
 def _describe(errors) -> str:
     parts = [e.message if e.field and e.field in e.message else f"{e.field}: {e.message}" for e in errors]
     return "Invalid request body: " + "; ".join(parts)
-
-
-@lru_cache(maxsize=4)
-def _snapshot(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-def build_openapi(catalog, snapshot_path: Path = OPENAPI_SNAPSHOT_PATH) -> dict:
-    """The OpenAPI snapshot plus a path for every catalog model it lacks (the Krea 2 family)."""
-    spec = json.loads(_snapshot(Path(snapshot_path)))
-    paths = spec.setdefault("paths", {})
-    template = paths.get("/generate/image/bfl/flux-1-dev", {}).get("post", {})
-    responses = template.get("responses") or {"200": {"description": "The job, pending."}}
-    webhook = {
-        "name": "X-Webhook-URL",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string", "format": "uri"},
-        "description": "URL to receive a POST request when the job completes.",
-    }
-    for model in catalog.models:
-        if model.path in paths:
-            continue
-        properties = {p.name: copy.deepcopy(p.schema) or _schema_of(p) for p in model.params}
-        paths[model.path] = {
-            "post": {
-                "tags": ["Image"],
-                "summary": model.name,
-                "description": model.description,
-                "parameters": [webhook],
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": properties,
-                                "required": [p.name for p in model.params if p.required],
-                                "additionalProperties": False,
-                            }
-                        }
-                    }
-                },
-                "responses": copy.deepcopy(responses),
-                "x-sandbox-source": "playground catalog (not in the 2026-05 snapshot)",
-            }
-        }
-    return spec
-
-
-def _schema_of(param) -> dict:
-    schema: dict[str, Any] = {"type": [param.type, "null"] if param.nullable else param.type}
-    for key, value in (
-        ("minimum", param.minimum),
-        ("maximum", param.maximum),
-        ("minLength", param.min_length),
-        ("maxLength", param.max_length),
-        ("minItems", param.min_items),
-        ("maxItems", param.max_items),
-        ("multipleOf", param.multiple_of),
-        ("default", param.default),
-    ):
-        if value is not None:
-            schema[key] = value
-    if param.choices is not None:
-        schema["enum"] = list(param.choices)
-    if param.description:
-        schema["description"] = param.description
-    return schema
 
 
 def create_app(
@@ -157,6 +87,10 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         method, path = request.method, request.url.path
+        if exc.status_code in (404, 405) and is_krea_path(path):
+            token = _authenticate(request, settings)  # Krea's routes all need a token: 401 comes first
+            if isinstance(token, JSONResponse):
+                return token
         if exc.status_code == 404:
             message = not_implemented(method, path, served)
         elif exc.status_code == 405:
@@ -237,8 +171,8 @@ def create_app(
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
             return error(400, f"status must be one of {', '.join(STATUSES)}; got {status!r}.")
-        # `types` is accepted and ignored: sandbox jobs carry no type (docs/SANDBOX.md).
-        items, next_cursor = engine.list_jobs(token, cursor_ms=cursor_ms, limit=limit, status=status)
+        types = parse_types(request.query_params.get("types"))
+        items, next_cursor = engine.list_jobs(token, cursor_ms=cursor_ms, limit=limit, status=status, types=types)
         base = _base(request)
         return {"items": [engine.view(j, base) for j in items], "next_cursor": next_cursor}
 
@@ -261,7 +195,10 @@ def create_app(
         token = _authenticate(request, settings)
         if isinstance(token, JSONResponse):
             return token
-        job = engine.cancel(token, job_id)
+        try:
+            job = engine.cancel(token, job_id)
+        except NotCancellable as exc:
+            return error(engine.cancel_refused_status, str(exc))
         if job is None:
             return error(404, f"Job '{job_id}' not found.")
         return engine.view(job, _base(request))

@@ -4,7 +4,10 @@ Every test runs against the sandbox (in-thread, port 0, fast clock). The same te
 when ``KREA_API_TOKEN`` (or ``KREA_API_KEY``) and ``KREA_LIVE_TESTS=1`` are set; otherwise the live variant is
 skipped with the reason. Tests that need the sandbox's fault switches are marked ``sandbox_only``.
 
-Live runs create real jobs and are billed (a few cents per model): opt in knowingly.
+Live runs create real jobs and are billed (a few cents per model): opt in knowingly. The ``/assets`` tests
+upload small pictures and delete them again; two of them need more on the live API: ``KREA_LIVE_BIG_UPLOADS=1``
+lets one send a 75 MB file (the oversize refusal), ``KREA_LIVE_OTHER_TOKEN`` (a token of another workspace) lets
+one check that another token's asset is 404. Without them those two are skipped on live.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 import requests
 
 from playground.sandbox.__main__ import main
@@ -52,3 +53,31 @@ def test_faults_flag_switches_the_control_route_on():
             refused = session.post(f"{base}/generate/image/bfl/flux-1-dev", json={"prompt": "x"},
                                    headers={"Authorization": "Bearer t"}, timeout=10)
             assert refused.status_code == 503
+
+
+def test_cancel_flags_set_what_delete_may_cancel_and_how_it_refuses(tmp_path):
+    from playground.sandbox.__main__ import build_parser, engine_options
+
+    parse = build_parser().parse_args
+    assert engine_options(parse([])) == {}
+    assert engine_options(parse(["--cancellable", "all"]))["cancellable"] == {
+        "backlogged", "queued", "scheduled", "processing", "sampling", "intermediate-complete"}
+    assert engine_options(parse(["--cancellable", "queued, sampling", "--cancel-refused-status", "409"])) == {
+        "cancellable": {"queued", "sampling"}, "cancel_refused_status": 409}
+    for wrong in (["--cancellable", "completed"], ["--cancellable", ""], ["--cancel-refused-status", "418"]):
+        with pytest.raises(SystemExit):
+            parse(wrong)
+
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Authorization": "Bearer t"}
+    body = {"prompt": "a slow one", "width": 512, "height": 512}
+    args = ("--concurrency", "1", "--min-job-seconds", "30", "--cancellable", "queued",
+            "--cancel-refused-status", "409")
+    with standalone_sandbox(*args) as base:
+        running, waiting = (session.post(f"{base}/generate/image/bfl/flux-1-dev", json=body, headers=headers,
+                                         timeout=10).json() for _ in range(2))
+        refused = session.delete(f"{base}/jobs/{waiting['job_id']}", headers=headers, timeout=10)
+        assert refused.status_code == 409 and "it is backlogged" in refused.json()["error"]
+        cancelled = session.delete(f"{base}/jobs/{running['job_id']}", headers=headers, timeout=10)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

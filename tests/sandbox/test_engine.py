@@ -14,6 +14,7 @@ from playground.sandbox.engine import (
     PHASES,
     PREVIEWS_FROM,
     CapacityExceeded,
+    NotCancellable,
     OutOfCredits,
     iso_ms,
     owner_key,
@@ -86,7 +87,7 @@ def hooks():
 def make_engine(clock, hooks):
     engines = []
 
-    def make(executor=None, **changes):
+    def make(executor=None, engine_options=None, **changes):
         settings = SandboxSettings(**{"speed": 1.0, "min_job_seconds": 1.0, **changes})
         engine = JobEngine(
             settings,
@@ -96,6 +97,7 @@ def make_engine(clock, hooks):
             executor=executor or InlineExecutor(),
             renderer=(fake_render, fake_previews),
             webhook_sender=lambda url, payload: hooks.append((url, payload)) or 200,
+            **(engine_options or {}),
         )
         engines.append(engine)
         return engine
@@ -198,19 +200,78 @@ def test_backlog_is_fifo_and_starts_when_a_slot_frees(make_engine, clock):
     assert all(j.status == "completed" for j in jobs)
 
 
-def test_cancel_backlogged_and_running_jobs(make_engine, clock, hooks):
+def at_phase(clock, job, status: str) -> None:
+    """Set the clock inside ``status``'s stretch of the job's life (queued .. scheduled .. processing ..)."""
+    starts = {"queued": 0.0, **dict(PHASES)}
+    clock.now = job.started + job.duration * (starts[status] + 0.01)
+
+
+def test_cancel_follows_krea_lifecycle_queued_and_processing_only(make_engine, clock, hooks):
+    # "Jobs can only be canceled while they have a status of queued or processing" [C LIFE].
     engine = make_engine(concurrency_limit=1)
-    running = engine.submit("tok", IMAGEN, BODY, webhook_url="http://127.0.0.1:9/h")
+    queued = engine.submit("tok", IMAGEN, BODY, webhook_url="http://127.0.0.1:9/h")
     waiting = engine.submit("tok", IMAGEN, BODY)
-    clock.advance(0.1)
-    assert engine.cancel("other-token", waiting.job_id) is None
-    cancelled = engine.cancel("tok", waiting.job_id)
+    assert (queued.status, waiting.status) == ("queued", "backlogged")
+    assert engine.cancel("other-token", queued.job_id) is None  # another token's job: not found
+    with pytest.raises(NotCancellable, match="it is backlogged. Only queued or processing jobs"):
+        engine.cancel("tok", waiting.job_id)
+    assert waiting.status == "backlogged" and waiting.completed_at is None  # refused: left as it was
+    clock.advance(0.01)
+    cancelled = engine.cancel("tok", queued.job_id)
     assert cancelled.status == "cancelled" and cancelled.completed_at == iso_ms(int(clock.now * 1000))
-    engine.cancel("tok", running.job_id)
-    assert engine.view(running)["result"] is None
-    assert engine.cancel("tok", running.job_id).status == "cancelled"  # terminal: unchanged
+    assert engine.view(cancelled)["result"] is None
+    with pytest.raises(NotCancellable, match="it is cancelled"):  # terminal: refused, unchanged
+        engine.cancel("tok", queued.job_id)
+    assert waiting.status == "queued"  # the freed slot went to the backlogged job
     engine._webhook_pool.shutdown(wait=True)
     assert [(url, payload["status"]) for url, payload in hooks] == [("http://127.0.0.1:9/h", "cancelled")]
+
+
+@pytest.mark.parametrize("phase, allowed", [("queued", True), ("scheduled", False), ("processing", True),
+                                            ("sampling", False)])
+def test_cancel_by_phase(make_engine, clock, phase, allowed):
+    engine = make_engine()
+    job = engine.submit("tok", IMAGEN, BODY)
+    at_phase(clock, job, phase)
+    assert status(engine, job) == phase
+    if allowed:
+        assert engine.cancel("tok", job.job_id).status == "cancelled"
+    else:
+        with pytest.raises(NotCancellable) as info:
+            engine.cancel("tok", job.job_id)
+        assert info.value.status == phase and status(engine, job) == phase
+
+
+def test_a_finished_job_is_not_cancellable(make_engine, clock):
+    engine = make_engine()
+    done = engine.submit("tok", IMAGEN, BODY)
+    clock.now = T0 + 1000
+    assert status(engine, done) == "completed"
+    with pytest.raises(NotCancellable, match="it is completed"):
+        engine.cancel("tok", done.job_id)
+    assert engine.view(done)["result"]["urls"]  # still there: a refused cancel changes nothing
+
+
+def test_intermediate_complete_is_not_cancellable(make_engine, clock):
+    engine = make_engine()
+    job = engine.submit("tok", FLUX, BODY)
+    clock.now = job.started + job.duration * 0.8
+    assert status(engine, job) == "intermediate-complete"
+    with pytest.raises(NotCancellable, match="intermediate-complete"):
+        engine.cancel("tok", job.job_id)
+
+
+def test_the_cancellable_statuses_can_be_widened_and_are_checked(make_engine, clock):
+    everything = ("backlogged", "queued", "scheduled", "processing", "sampling", "intermediate-complete")
+    engine = make_engine(concurrency_limit=1, engine_options={"cancellable": everything})
+    engine.submit("tok", IMAGEN, BODY)
+    waiting = engine.submit("tok", IMAGEN, BODY)
+    assert engine.cancel("tok", waiting.job_id).status == "cancelled"
+    for wrong in ((), ("completed",), ("queued", "done")):
+        with pytest.raises(ValueError, match="cancellable"):
+            make_engine(engine_options={"cancellable": wrong})
+    with pytest.raises(ValueError, match="cancel_refused_status"):
+        make_engine(engine_options={"cancel_refused_status": 418})
 
 
 def test_created_at_is_unique_per_token_and_pages_cleanly(make_engine):
@@ -350,3 +411,39 @@ def test_the_engine_cannot_be_built_without_its_catalog():
     with pytest.raises(TypeError, match="catalog"):
         JobEngine(SandboxSettings(), None)
 
+
+
+def test_every_job_carries_the_type_krea_would_give_it():
+    from playground.sandbox.job_types import job_type, parse_types
+
+    types = {model.id: job_type(model.id) for model in CATALOG.models}
+    assert set(types.values()) == {"flux", "k2", "externalImage"}
+    assert [m for m, t in types.items() if t == "flux"] == ["bfl/flux-1-dev", "bfl/flux-1-kontext-dev"]
+    assert {m for m, t in types.items() if t == "k2"} == {m.id for m in CATALOG.models if m.id.startswith("krea/")}
+    assert types["google/nano-banana-pro"] == "externalImage"  # the one Krea's docs show [C I2I]
+    assert job_type("image/bfl/flux-1-dev") == "flux" and job_type("bfl/flux-1.1-pro") == "externalImage"
+    assert job_type("krea/krea-3/large") == "k2" and job_type("acme/brand-new") == "externalImage"  # newer specs
+    assert parse_types(None) is None and parse_types(" , ") is None
+    assert parse_types("flux, k1,,externalImage") == {"flux", "k1", "externalImage"}
+
+
+def test_list_jobs_filters_by_type(make_engine):
+    engine = make_engine(concurrency_limit=50)
+    flux, imagen = engine.submit("tok", FLUX, BODY), engine.submit("tok", IMAGEN, BODY)
+    assert engine.view(flux)["type"] == "flux" and engine.view(imagen)["type"] == "externalImage"
+    assert engine.list_jobs("tok", types=frozenset({"flux"}))[0] == [flux]
+    assert engine.list_jobs("tok", types=frozenset({"externalImage", "flux"}))[0] == [imagen, flux]
+    assert engine.list_jobs("tok", types=frozenset({"loraTraining"})) == ([], None)
+    assert engine.list_jobs("tok", types=frozenset({"flux", "externalImage"}), limit=1) == ([imagen],
+                                                                                         imagen.created_at)
+
+
+def test_a_hung_job_is_cancellable_at_every_moment(make_engine, clock):
+    # `hang` makes a job only a DELETE can end, so it never rests in a status Krea would not cancel.
+    engine = make_engine()
+    for fraction in (0.0, 0.1, 0.16, 0.2, 0.5, 3.0):
+        engine.faults.add(Fault(kind="hang", count=1))
+        job = engine.submit("tok", IMAGEN, BODY)
+        clock.now = job.started + job.duration * fraction
+        assert status(engine, job) in ("queued", "processing"), fraction
+        assert engine.cancel("tok", job.job_id).status == "cancelled"

@@ -58,6 +58,52 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def redness(image: Image.Image) -> float:
+    """Mean R minus the mean of mean G and mean B: 255 for pure red, 0 for any grey."""
+    r, g, b = mean_colour(image)
+    return float(r - (g + b) / 2)
+
+
+def stripes() -> Image.Image:
+    """Another layout altogether: dark vertical bands on a light ground."""
+    image = Image.new("RGB", (400, 300), (230, 230, 230))
+    draw = ImageDraw.Draw(image)
+    for x in range(0, 400, 80):
+        draw.rectangle((x, 0, x + 40, 300), fill=(20, 20, 20))
+    return image
+
+
+# ------------------------------------------------------------------------------ acceptance: image inputs
+
+
+def test_krea_2_medium_with_a_solid_red_style_reference_at_strength_1_is_redder_than_without(api):
+    # Acceptance ("Image inputs"): the same prompt and the same seed, with and without the reference.
+    red = uploaded(api, image_bytes(size=(64, 64), color=(255, 0, 0)))
+    body = {"prompt": "a quiet harbour at dawn", "aspect_ratio": "1:1", "resolution": "1K", "seed": 1234}
+    _, without = result(api, K2, body)
+    _, with_red = result(api, K2, {**body, "image_style_references": [{"url": red["image_url"], "strength": 1}]})
+    assert with_red.size == without.size
+    assert redness(with_red) - redness(without) > 100, (redness(without), redness(with_red))  # of 255
+    assert redness(with_red) > 150
+    _, again = result(api, K2, body)
+    assert again.tobytes() == without.tobytes()  # same prompt and seed: the difference is the reference's
+
+
+def test_flux_kontext_keeps_the_layout_of_its_input_image(api):
+    # Acceptance ("Image inputs"): downscaled luminance follows the input given as image_url, well above how it
+    # follows a different input.
+    body = {"prompt": "a lake at sunrise", "width": 768, "height": 576, "seed": 11}
+    inputs = {"shapes": shapes(), "stripes": stripes()}
+    edits = {}
+    for name, picture in inputs.items():
+        asset = uploaded(api, png(picture))
+        _, edits[name] = result(api, KONTEXT, {**body, "image_url": asset["image_url"]})
+    for name, other in (("shapes", "stripes"), ("stripes", "shapes")):
+        own = correlation(luminance(edits[name]), luminance(inputs[name]))
+        different = correlation(luminance(edits[name]), luminance(inputs[other]))
+        assert own > 0.8 and own - different > 0.5, (name, own, different)
+
+
 # --------------------------------------------------------------------------------------- style references
 
 

@@ -19,7 +19,7 @@ from playground.sandbox import Fault
 from .conftest import FLUX, FLUX_BODY, Api
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-JOB_KEYS = {"job_id", "status", "created_at", "completed_at", "result"}
+JOB_KEYS = {"job_id", "status", "type", "created_at", "completed_at", "result"}
 K2 = "krea/krea-2/medium"
 K2_BODY = {"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "resolution": "1K"}
 NO_PREVIEWS = "google/imagen-4-fast"
@@ -38,7 +38,7 @@ def test_submit_answers_200_with_the_pending_job(api):
     assert response.status_code == 200
     job = response.json()
     assert set(job) == JOB_KEYS
-    assert job["status"] == "queued"
+    assert job["status"] == "queued" and job["type"] == "flux"
     assert job["completed_at"] is None and job["result"] is None
     assert ISO_MS.match(job["created_at"])
     assert re.fullmatch(r"[0-9a-f-]{36}", job["job_id"])
@@ -209,20 +209,56 @@ def test_ratio_model_renders_its_output_size(api):
     assert image.size == output_size(load_catalog().get(K2), K2_BODY)
 
 
-def test_cancel_running_and_backlogged_jobs(make_sandbox):
+def test_cancel_only_queued_or_processing_jobs(make_sandbox):
+    # "Jobs can only be canceled while they have a status of queued or processing" [C LIFE]; any other DELETE
+    # gets the one refusal the spec documents for it: 404 {"error"}, the job left as it was.
     api = Api(make_sandbox(concurrency_limit=1, min_job_seconds=30).base_url)
     running, waiting = api.job(), api.job()
-    assert waiting["status"] == "backlogged"
-    for job in (waiting, running):
-        response = api.delete(f"/jobs/{job['job_id']}")
-        assert response.status_code == 200
-        cancelled = response.json()
-        assert cancelled["status"] == "cancelled"
-        assert ISO_MS.match(cancelled["completed_at"])
-        assert cancelled["result"] is None
-        assert api.get(f"/jobs/{job['job_id']}").json() == cancelled
-        again = api.delete(f"/jobs/{job['job_id']}")  # terminal: 200, unchanged
-        assert again.status_code == 200 and again.json() == cancelled
+    assert (running["status"], waiting["status"]) == ("queued", "backlogged")
+    refused = api.delete(f"/jobs/{waiting['job_id']}")
+    assert refused.status_code == 404
+    assert refused.json() == {"error": f"Job '{waiting['job_id']}' cannot be cancelled: it is backlogged. "
+                                       "Only queued or processing jobs can be cancelled."}
+    assert api.get(f"/jobs/{waiting['job_id']}").json()["status"] == "backlogged"
+    response = api.delete(f"/jobs/{running['job_id']}")
+    assert response.status_code == 200
+    cancelled = response.json()
+    assert cancelled["status"] == "cancelled" and cancelled["result"] is None
+    assert ISO_MS.match(cancelled["completed_at"])
+    assert api.get(f"/jobs/{running['job_id']}").json() == cancelled
+    again = api.delete(f"/jobs/{running['job_id']}")  # terminal: refused too, unchanged
+    assert again.status_code == 404 and "it is cancelled" in again.json()["error"]
+    assert api.get(f"/jobs/{running['job_id']}").json() == cancelled
+    assert api.get(f"/jobs/{waiting['job_id']}").json()["status"] == "queued"  # it took the freed slot
+
+
+def test_a_completed_job_is_not_cancelled(api):
+    job, _ = api.follow(api.job()["job_id"])
+    refused = api.delete(f"/jobs/{job['job_id']}")
+    assert refused.status_code == 404 and "it is completed" in refused.json()["error"]
+    assert api.get(f"/jobs/{job['job_id']}").json() == job
+
+
+def test_the_cancel_refusal_status_and_the_cancellable_statuses_are_configurable():
+    from playground.catalog import load_catalog
+    from playground.sandbox import JobEngine, SandboxServer
+    from playground.settings import replace
+
+    from .conftest import FAST
+
+    settings = replace(FAST, concurrency_limit=1, min_job_seconds=30)
+    engine = JobEngine(settings, load_catalog(), cancel_refused_status=409)
+    with SandboxServer(settings, engine=engine) as server:
+        api = Api(server.base_url)
+        api.job()
+        waiting = api.job()
+        assert api.delete(f"/jobs/{waiting['job_id']}").status_code == 409
+    wide = JobEngine(settings, load_catalog(), cancellable={"backlogged", "queued", "processing"})
+    with SandboxServer(settings, engine=wide) as server:
+        api = Api(server.base_url)
+        api.job()
+        waiting = api.job()
+        assert api.delete(f"/jobs/{waiting['job_id']}").json()["status"] == "cancelled"
 
 
 def test_unknown_and_foreign_jobs_are_404(api, sandbox):
@@ -263,12 +299,37 @@ def test_list_filters_by_status_and_validates_its_query(make_sandbox):
     api.delete(f"/jobs/{jobs[1]}")
     cancelled = api.get("/jobs", params={"status": "cancelled"}).json()["items"]
     assert [j["job_id"] for j in cancelled] == [jobs[1]]
-    assert len(api.get("/jobs", params={"types": "flux,externalImage"}).json()["items"]) == 3
+    assert len(api.get("/jobs", params={"types": "flux,externalImage"}).json()["items"]) == 3  # all Flux
     for params in ({"status": "done"}, {"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"cursor": "yesterday"}):
         response = api.get("/jobs", params=params)
         assert response.status_code == 400, params
         assert next(iter(params)) in response.json()["error"]
     assert api.get("/jobs", params={"cursor": "2000-01-01T00:00:00Z"}).json()["items"] == []
+
+
+def test_jobs_carry_krea_type_and_the_list_filters_by_types(make_sandbox):
+    api = Api(make_sandbox(min_job_seconds=30).base_url)
+    flux = api.job(FLUX)["job_id"]
+    k2 = api.job(K2, K2_BODY)["job_id"]
+    imagen = api.job(NO_PREVIEWS, IMAGEN_BODY)["job_id"]
+    assert [api.get(f"/jobs/{j}").json()["type"] for j in (flux, k2, imagen)] == ["flux", "k2", "externalImage"]
+
+    def listed(types: str | None, **more) -> list[str]:
+        params = {**({"types": types} if types is not None else {}), **more}
+        response = api.get("/jobs", params=params)
+        assert response.status_code == 200, response.text
+        return [j["job_id"] for j in response.json()["items"]]
+
+    assert listed("flux") == [flux]
+    assert listed("externalImage") == [imagen]
+    assert listed("flux, k2") == [k2, flux]  # newest first; spaces around the commas are fine
+    assert listed("k1,loraTraining") == []  # types this account never ran: nothing, not an error
+    assert listed("") == listed(",") == listed(None) == [imagen, k2, flux]  # no type named: no filter
+    page = api.get("/jobs", params={"types": "flux,k2", "limit": 1}).json()  # pages within the filter
+    assert [j["job_id"] for j in page["items"]] == [k2]
+    assert listed("flux,k2", cursor=page["next_cursor"]) == [flux]
+    api.delete(f"/jobs/{k2}")
+    assert listed("k2,externalImage", status="cancelled") == [k2]  # with status: both filters apply
 
 
 # ------------------------------------------------------------------------------------------------ webhooks
@@ -453,6 +514,73 @@ def test_health_and_openapi(api):
     schema = k2["requestBody"]["content"]["application/json"]["schema"]
     assert "aspect_ratio" in schema["properties"] and schema["additionalProperties"] is False
     assert spec["servers"][0]["url"] == api.base
+
+
+def snapshot_operations() -> list[tuple[str, str]]:
+    from playground.settings import OPENAPI_SNAPSHOT_PATH
+
+    spec = json.loads(OPENAPI_SNAPSHOT_PATH.read_text(encoding="utf-8"))
+    return [(method, path) for path, item in spec["paths"].items() for method in item
+            if method in ("get", "post", "put", "patch", "delete")]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "abc123", path)
+
+
+def test_the_served_spec_advertises_only_what_the_sandbox_implements(api):
+    from playground.catalog import load_catalog
+
+    spec = api.session.get(api.base + "/openapi.json").json()  # no token needed, as at Krea
+    served = {(method, path) for path, item in spec["paths"].items() for method in item}
+    catalog_paths = {m.path for m in load_catalog().models}
+    assert {path for method, path in served if path.startswith("/generate/")} == catalog_paths
+    assert all(method == "post" for method, path in served if path.startswith("/generate/"))
+    assert {op for op in served if not op[1].startswith("/generate/")} == {
+        ("get", "/jobs"), ("get", "/jobs/{id}"), ("delete", "/jobs/{id}"), ("post", "/assets"), ("get", "/assets"),
+        ("get", "/assets/{id}"), ("delete", "/assets/{id}"), ("get", "/styles"), ("get", "/styles/{id}")}
+    assert not any(p.startswith(("/generate/video/", "/generate/enhance/", "/node-apps", "/styles/train"))
+                   or "/share/" in p for p in spec["paths"])
+    assert [t["name"] for t in spec["tags"]] == ["General", "Assets", "Styles", "Image"]
+    removed = [op for op in snapshot_operations() if op not in served]
+    assert len(removed) > 40  # video, enhance, node apps, style training, editing and sharing
+    for method, path in served - {op for op in served if op[1].startswith("/generate/")}:
+        response = api.request(method.upper(), concrete(path), files={"file": ("a.txt", b"x")}
+                               if (method, path) == ("post", "/assets") else None)
+        assert "does not implement" not in response.text, (method, path)
+
+
+def test_unimplemented_krea_operations_answer_401_before_404(sandbox):
+    from playground.catalog import load_catalog
+
+    served = {m.path for m in load_catalog().models}
+    anonymous, wrong_scheme = Api(sandbox.base_url, token=None), Api(sandbox.base_url, token=None)
+    authorised = Api(sandbox.base_url, token="some-token")
+    for method, path in snapshot_operations():
+        if path in served or not any(path.startswith(p) for p in ("/generate/", "/node-apps", "/styles/")):
+            continue
+        if (method, path) == ("get", "/styles/{id}"):
+            continue
+        url = concrete(path)
+        assert anonymous.request(method.upper(), url).status_code == 401, (method, path)
+        assert wrong_scheme.request(method.upper(), url, headers={"Authorization": "Basic abc"}).status_code == 401
+        answer = authorised.request(method.upper(), url)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["error"].startswith(f"The sandbox does not implement {method.upper()} {url}")
+    # A wrong method on a Krea path is checked for a token too; a path that is no Krea path is a plain 404.
+    assert anonymous.request("GET", f"/generate/image/{FLUX}").status_code == 401
+    assert anonymous.request("PUT", "/jobs/abc").status_code == 401
+    for path in ("/v1/jobs", "/docs", "/nowhere"):
+        assert anonymous.get(path).status_code == 404, path
+
+
+def test_a_required_token_guards_unimplemented_operations_too(make_sandbox):
+    server = make_sandbox(required_token="the-token")
+    wrong, right = Api(server.base_url, token="not-it"), Api(server.base_url, token="the-token")
+    for method, path in (("POST", "/styles/train"), ("POST", "/generate/video/google/veo-3"),
+                         ("GET", "/node-apps/abc"), ("POST", "/generate/enhance/topaz/standard-enhance")):
+        assert wrong.request(method, path).status_code == 401, path
+        assert right.request(method, path).status_code == 404, path
 
 
 def test_files_route(api):
