@@ -269,8 +269,14 @@ def _follow_to_end(client, base, job, clock, poll, stop, output_dir, backend, ti
             finished = True
             if cancelled is not None and cancelled.status == JobStatus.COMPLETED:
                 job = cancelled  # it finished before the cancel arrived: it is billed, so keep the image
+            elif cancelled is None:
+                # Refused (Krea cancels only queued or processing jobs) or unconfirmed: the job runs on and will be
+                # billed, so it is followed to its end and its image kept rather than lost.
+                yield base.evolve(status=job.status, label="Too late to cancel: finishing it (it will be billed)…",
+                                  preview=last_preview, timings=clock.timings())
+                job, last_preview = yield from _follow(client, base, job, clock, poll, threading.Event(), timing)
             else:
-                clock.observe(cancelled.status if cancelled else None)
+                clock.observe(cancelled.status)
                 yield _stopped(base, cancelled, job, clock, last_preview)
                 return
         finished = True

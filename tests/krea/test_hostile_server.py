@@ -374,6 +374,28 @@ class TestDownloadStop:
             assert client.get_job("job-1").status == "processing"
 
 
+    def test_a_stop_krea_refuses_to_honour_still_ends_with_the_billed_image(self, hostile, client, tmp_path):
+        # Krea cancels only queued or processing jobs: a Stop during sampling gets 404, the job completes and is
+        # billed. Its image must be kept, not dropped with a "not confirmed".
+        url = f"{hostile.url}/img.png"
+
+        def status(handler, h):
+            done = h.hits["DELETE /jobs/job-1"] > 0
+            reply(200, job("completed", result={"urls": [url]}) if done else job("sampling"))(handler, h)
+
+        hostile.on("POST", FLUX.path, reply(200, job("queued")))
+        hostile.on("GET", "/jobs/job-1", status)
+        hostile.on("DELETE", "/jobs/job-1", reply(404, {"error": "Job 'job-1' cannot be cancelled: it is sampling."}))
+        hostile.on("GET", "/img.png", reply(200, png_bytes(), "image/png"))
+        stop = press_when(hostile.arrival("/jobs/job-1"), after=0.1)
+        updates = list(run(client, tmp_path, stop=stop))
+        final = updates[-1]
+        assert hostile.hits["DELETE /jobs/job-1"] == 1
+        assert any(u.label.startswith("Too late to cancel") for u in updates)
+        assert final.phase == Phase.DONE and final.image_path and (tmp_path / final.image_path).exists()
+        assert RunRecord.from_update(final, FLUX).cost_usd == FLUX.price.usd
+
+
 class TestDownloadRetryAfter:
     def test_a_busy_image_host_is_asked_again_no_sooner_than_it_said(self, hostile):
         data = png_bytes()
