@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -57,15 +56,10 @@ def fmt(value: float | None, spec: str = ".2f", unit: str = "") -> str:
 
 def parse_iso(text: str | None) -> float | None:
     """Krea's ``2025-01-15T10:30:00.000Z`` as seconds since the epoch (the sandbox uses the wall clock)."""
-    if not text:
-        return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    from playground.krea.jobs import parse_timestamp  # the app's own parser (the project root is on sys.path)
+
+    moment = parse_timestamp(text)
+    return moment.timestamp() if moment is not None else None
 
 
 # ------------------------------------------------------------------------------------------- the machine

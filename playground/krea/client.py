@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -226,21 +226,8 @@ class KreaClient:
 
     def iter_jobs(self, limit: int = 100, status: str | None = None, max_pages: int | None = None) -> Iterator[Job]:
         """Every job, page after page, each once (a cursor is a timestamp: equal ones could repeat an item)."""
-        cursor: str | None = None
-        seen_ids: set[str] = set()
-        seen_cursors: set[str] = set()
-        pages = 0
-        while max_pages is None or pages < max_pages:
-            page = self.list_jobs(limit=limit, cursor=cursor, status=status)
-            pages += 1
-            for job in page.items:
-                if job.job_id not in seen_ids:
-                    seen_ids.add(job.job_id)
-                    yield job
-            if not page.items or not page.next_cursor or page.next_cursor in seen_cursors:
-                return  # a repeated cursor would loop forever
-            seen_cursors.add(page.next_cursor)
-            cursor = page.next_cursor
+        return _every(lambda cursor: self.list_jobs(limit=limit, cursor=cursor, status=status),
+                      lambda job: job.job_id, max_pages)
 
     # --- assets and styles ---------------------------------------------------------------------------------
 
@@ -304,21 +291,8 @@ class KreaClient:
 
     def iter_assets(self, limit: int = 100, max_pages: int | None = None) -> Iterator[Asset]:
         """Every asset, page after page, each once (a repeated cursor ends the walk)."""
-        cursor: str | None = None
-        seen_ids: set[str] = set()
-        seen_cursors: set[str] = set()
-        pages = 0
-        while max_pages is None or pages < max_pages:
-            page = self.list_assets(limit=limit, cursor=cursor)
-            pages += 1
-            for asset in page.items:
-                if asset.id not in seen_ids:
-                    seen_ids.add(asset.id)
-                    yield asset
-            if not page.items or not page.next_cursor or page.next_cursor in seen_cursors:
-                return
-            seen_cursors.add(page.next_cursor)
-            cursor = page.next_cursor
+        return _every(lambda cursor: self.list_assets(limit=limit, cursor=cursor), lambda asset: asset.id,
+                      max_pages)
 
     def get_asset(self, asset_id: str) -> Asset:
         """``GET /assets/{id}``; :class:`errors.NotFound` when this token cannot see it."""
@@ -518,6 +492,26 @@ class KreaClient:
             return data
         raise errors.BadImage("too many redirects while downloading the image")
 
+
+
+def _every(fetch: Callable[[str | None], Any], key: Callable[[Any], str], max_pages: int | None) -> Iterator[Any]:
+    """Every item of a cursor-paged list (``fetch(cursor)`` -> a page with ``items`` and ``next_cursor``), each
+    once: a cursor is a timestamp, so equal ones could repeat an item, and a repeated cursor ends the walk."""
+    cursor: str | None = None
+    seen_ids: set[str] = set()
+    seen_cursors: set[str] = set()
+    pages = 0
+    while max_pages is None or pages < max_pages:
+        page = fetch(cursor)
+        pages += 1
+        for item in page.items:
+            if key(item) not in seen_ids:
+                seen_ids.add(key(item))
+                yield item
+        if not page.items or not page.next_cursor or page.next_cursor in seen_cursors:
+            return  # a repeated cursor would loop forever
+        seen_cursors.add(page.next_cursor)
+        cursor = page.next_cursor
 
 class _Ended(errors.BadImage):
     """A download's Watch ended it (a Stop, or the deadline): download_image says which."""
