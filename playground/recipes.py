@@ -49,6 +49,28 @@ class RecipeError(ValueError):
     """A link or file that does not hold a usable recipe; the message says why, for the person who gave it."""
 
 
+def image_input_names(model: Model) -> frozenset[str]:
+    """The body fields that carry pictures, styles or moodboards (and a single edit image's own strength field):
+    links leave them out. They hold this session's uploads, which a link cannot carry."""
+    names = {item.field for item in model.image_inputs}
+    names |= {item.strength_field for item in model.image_inputs if item.strength_field and not item.strength_per_item}
+    return frozenset(names)
+
+
+def link_recipe(model: Model, body: Mapping[str, Any]) -> tuple[Recipe, bool]:
+    """The recipe a link of this request body carries, and whether pictures (image inputs) were left out."""
+    leave_out = image_input_names(model)
+    params = {k: v for k, v in body.items() if k not in ("prompt", "seed") and k not in leave_out}
+    seed = body.get("seed")
+    left_out = any(body.get(name) not in (None, "", [], {}) for name in leave_out
+                   if not _is_strength_only(model, name))
+    return Recipe(model.id, str(body.get("prompt", "")), params, seed if isinstance(seed, int) else None), left_out
+
+
+def _is_strength_only(model: Model, name: str) -> bool:
+    return any(item.strength_field == name and not item.strength_per_item for item in model.image_inputs)
+
+
 def recipe_from_body(model_id: str, body: Mapping[str, Any]) -> Recipe:
     """The recipe of a request body (a stored run, a manifest entry)."""
     params = {k: v for k, v in body.items() if k not in ("prompt", "seed")}
@@ -65,6 +87,11 @@ def _typed(model: Model, name: str, text: str) -> Any:
     kind = param.type if param is not None else None
     if kind == "boolean":
         return text.strip().lower() in ("1", "true", "yes", "on")
+    if kind in ("array", "object"):  # written as JSON by generate_query
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     if kind in ("integer", "number"):
         try:
             number = float(text)
@@ -96,7 +123,8 @@ def generate_query(recipe: Recipe) -> str:
     for name, value in recipe.params.items():
         if value is None or value == "" or name in GENERATE_RESERVED:
             continue
-        pairs.append((name, json.dumps(value) if isinstance(value, bool) else str(value)))
+        # Text as it is; anything else as JSON (true/false, lists, objects), which _typed reads back.
+        pairs.append((name, value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))))
     if recipe.seed is not None:
         pairs.append(("seed", str(recipe.seed)))
     return urlencode(pairs)

@@ -14,6 +14,7 @@ from playground.recipes import (
     RecipeError,
     compare_query,
     generate_query,
+    link_recipe,
     recipe_from_body,
     recipe_from_png,
     recipe_from_query,
@@ -36,6 +37,24 @@ def test_a_link_keeps_only_parameters_the_model_has_and_leaves_bad_text_for_the_
     back = recipe_from_query(CATALOG, {"model": "bfl/flux-1-dev", "prompt": "x", "steps": "many",
                                        "made_up": "1", "seed": "7"})
     assert back.params == {"steps": "many"} and back.seed == 7
+
+
+def test_list_values_travel_as_json_and_come_back_as_lists():
+    items = [{"url": "https://example.com/a.png", "strength": 0.5}]
+    recipe = Recipe("krea/krea-2/medium", "a fox", {"image_style_references": items}, 3)
+    query = generate_query(recipe)
+    assert "%27url%27" not in query  # not Python's repr
+    assert recipe_from_query(CATALOG, parsed(query)).params["image_style_references"] == items
+
+
+def test_a_run_link_leaves_out_its_pictures_and_says_so():
+    model = CATALOG.find("krea/krea-2/medium")
+    body = {"prompt": "a fox", "seed": 9, "width": 1024,
+            "image_style_references": [{"url": "http://127.0.0.1:1/assets-files/x.png", "strength": 0.5}]}
+    recipe, left_out = link_recipe(model, body)
+    assert left_out and recipe.params == {"width": 1024} and recipe.seed == 9 and recipe.prompt == "a fox"
+    assert link_recipe(model, {"prompt": "a fox", "width": 1024}) == (Recipe(model.id, "a fox", {"width": 1024}),
+                                                                      False)
 
 
 def test_a_link_to_an_unknown_model_is_refused_naming_it():

@@ -15,7 +15,7 @@ import gradio as gr
 from playground.catalog import Model
 from playground.journal import off_the_loop
 from playground.krea.errors import ErrorKind, KreaError
-from playground.recipes import Recipe, RecipeError, generate_query, recipe_from_png
+from playground.recipes import Recipe, RecipeError, generate_query, link_recipe, recipe_from_png
 from playground.references import BadReference
 from playground.runs import RunError, RunRefused
 from playground.service import GENERATE_KEY, GenerationRequest
@@ -80,6 +80,14 @@ COPY_LINK_JS = """
 """
 
 
+def link_and_note(recipe: Recipe, pictures_left_out: bool) -> tuple[str, str]:
+    """A link's query string, and the note under it when the run's pictures, styles or moodboard cannot travel
+    in it (they are this session's uploads)."""
+    note = ('<p class="link-note">The link carries the prompt and settings, not the reference pictures, styles or '
+            'moodboard: add them again after opening it.</p>') if pictures_left_out else ""
+    return generate_query(recipe), note
+
+
 @dataclass
 class GenerateTab:
     """What other parts of the page need from the Generate tab: filling its form, and running it."""
@@ -94,6 +102,7 @@ class GenerateTab:
     references: gr.Gallery  # the style references: other tabs add a picture with `add_reference`
     add_reference: Callable[[str | None, list], list]  # (picture path, gallery value) -> reference_outputs
     reference_outputs: list
+    model_dropdown: gr.Dropdown | None = None  # "Refresh models" sets its choices
 
 
 def build_generate_tab(ctx: UIContext) -> GenerateTab:
@@ -149,6 +158,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                                       max_lines=1,
                                       placeholder="A link that opens the playground with these settings",
                                       buttons=["copy"])
+            link_note = gr.HTML("", elem_id="share-link-note")
             query = gr.Textbox(visible=False, elem_id="generate-query")
             with gr.Accordion("Request sent · copy as code", open=False, elem_id="request-accordion"):
                 with gr.Tabs():
@@ -234,9 +244,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                 body = update.params or {}
                 code = (json.dumps({"model": model.path, "body": body}, indent=2),
                         *[single_snippet(language, base_url, model.path, body) for language in LANGUAGES],
-                        generate_query(Recipe(model.id, str(body.get("prompt", "")),
-                                              {k: v for k, v in body.items() if k not in ("prompt", "seed")},
-                                              body.get("seed"))))
+                        *link_and_note(*link_recipe(model, body)))
             # Always the current picture (a path): Gradio sends only what changed, and an image output that
             # skips updates was seen to lose its final value in the browser when updates came fast.
             yield (status_html(update, expected), update.picture,
@@ -244,7 +252,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
 
     run_inputs = [model_dd, prompt, *form.components(), *refs.components()]
     n_refs = len(refs.components())
-    run_outputs = [status, image, seed, request_json, *code_boxes.values(), query]
+    run_outputs = [status, image, seed, request_json, *code_boxes.values(), query, link_note]
     # Private: scripts use the documented /generate endpoint (playground/api.py), which takes named parameters.
     generate_event = gr.on([generate_btn.click, prompt.submit], generate, run_inputs, run_outputs,
           concurrency_limit=ctx.concurrency_limit, concurrency_id="generate", api_name="ui_generate",
@@ -262,9 +270,11 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
         params, seed_value, randomize_seed = form.read(model, list(values[:-n_refs]))
         params = {k: v for k, v in params.items() if v is not None and v != ""}
         seed_number = None if randomize_seed or seed_value is None else int(seed_value)
-        return generate_query(Recipe(model.id, prompt_text or "", params, seed_number))
+        pictures = values[-n_refs:]
+        has_inputs = bool(gallery_paths(pictures[0]) or pictures[2] or pictures[3] or (pictures[5] or "").strip())
+        return link_and_note(Recipe(model.id, prompt_text or "", params, seed_number), has_inputs)
 
-    copy_link.click(link_query, run_inputs, query, queue=False, api_visibility="private").then(
+    copy_link.click(link_query, run_inputs, [query, link_note], queue=False, api_visibility="private").then(
         None, query, link_box, js=COPY_LINK_JS, api_visibility="private")
 
     def hint(request: gr.Request, model_id: str, *pictures) -> str:
@@ -339,7 +349,8 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     stop_btn.click(stop, None, None, queue=False, api_name="ui_stop", api_visibility="private")
     return GenerateTab(fill_outputs=fill_outputs, fill=fill, run=generate, run_inputs=run_inputs,
                        run_outputs=run_outputs, status=status, query=query, references=refs.pictures,
-                       add_reference=add_result, reference_outputs=[refs.pictures, refs.accordion])
+                       add_reference=add_result, reference_outputs=[refs.pictures, refs.accordion],
+                       model_dropdown=model_dd)
 
 
 
