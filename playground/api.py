@@ -16,9 +16,11 @@ from typing import Any
 
 import gradio as gr
 from gradio import FileData
+from gradio.utils import get_upload_folder, is_in_or_equal
 
 from playground.catalog import Model
 from playground.journal import off_the_loop
+from playground.references import DEFAULT_STRENGTH, BadReference, ReferenceSet
 from playground.runs import RunRefused
 from playground.service import ComparisonRequest, GenerationRequest, RunService
 from playground.store import RunFilter
@@ -42,6 +44,34 @@ def _file(path: str | None) -> FileData | None:
 
 def _file_dict(path: str | None) -> dict[str, Any] | None:
     return FileData(path=path).model_dump() if path else None
+
+
+def _uploaded_path(value: Any, name: str) -> str:
+    """The path of a file a script sent with ``handle_file``. Gradio checked that it is in its upload folder;
+    checked again here, since these endpoints take raw payloads and a bare ``{"path": ...}`` is not checked."""
+    path = value.get("path") if isinstance(value, dict) else getattr(value, "path", None)
+    meta = value.get("meta") if isinstance(value, dict) else {"_type": "gradio.FileData"}
+    if not isinstance(path, str) or not isinstance(meta, dict) or meta.get("_type") != "gradio.FileData" \
+            or not is_in_or_equal(path, get_upload_folder()):
+        raise gr.Error(f"{name} must be files sent with gradio_client's handle_file(\"picture.png\").",
+                       title="Invalid request", print_exception=False)
+    return path
+
+
+def _references(pictures: Any, strength: Any, edit_image: Any, **named: Any) -> ReferenceSet | None:
+    """The reference set an API call describes (None: none), or gr.Error naming what cannot be used."""
+    if isinstance(pictures, dict):  # one file where a list was meant
+        pictures = [pictures]
+    paths = [_uploaded_path(p, "references") for p in (pictures or ()) if p]
+    edit = _uploaded_path(edit_image, "edit_image") if edit_image else None
+    if isinstance(named.get("styles"), str):
+        named["styles"] = [s.strip() for s in named["styles"].split(",") if s.strip()]
+    try:
+        refs = ReferenceSet.of(paths, strength, edit, **named)
+        refs.check()
+    except BadReference as exc:
+        raise gr.Error(str(exc), title="Invalid reference", print_exception=False) from None
+    return None if refs.is_empty else refs
 
 
 def model_info(model: Model) -> dict[str, Any]:
@@ -68,6 +98,12 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         resolution: str | None = None,
         seed: int | None = None,
         params: dict[str, Any] | None = None,
+        references: list[FileData] | None = None,
+        reference_strength: float = DEFAULT_STRENGTH,
+        edit_image: FileData | None = None,
+        styles: list[str] | None = None,
+        moodboard: str | None = None,
+        moodboard_strength: float | None = None,
         request: gr.Request = None,
     ) -> tuple[FileData | None, dict[str, Any]]:
         """Generate one image and stream its progress; the last output is the final image and its run record.
@@ -81,8 +117,17 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
             resolution: e.g. "1K", "2K", for models sized by aspect ratio (default: the model's).
             seed: reuse a seed (0 to 4294967295); omitted: a random one, returned in the record.
             params: any other parameter of the model under its Krea name, e.g. {"steps": 28}.
+            references: pictures to follow, each `handle_file("style.png")` (JPEG, PNG or WebP): uploaded to
+                the backend once per session and sent in the field the model takes (its record's notes say how).
+            reference_strength: 0 (ignore them) to 1 (as much as the model allows), mapped to its range.
+            edit_image: the picture to edit or start from, `handle_file(...)`, for editing models.
+            styles: LoRA style ids from the backend's GET /styles, for models that take them.
+            moodboard: a Krea moodboard id (Krea 2).
+            moodboard_strength: 0 to 1 (omitted: the model's default).
         """
         extra = dict(params or {})
+        refs = _references(references, reference_strength, edit_image, styles=styles, moodboard=moodboard,
+                           moodboard_strength=moodboard_strength)
         sized = {k: v for k, v in zip(SIZE_FIELDS, (width, height, aspect_ratio, resolution)) if v is not None}
         run = GenerationRequest(model_id=model, prompt=prompt, params={**extra, **sized},
                                 seed=seed if seed is not None else extra.get("seed"),
@@ -91,11 +136,12 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         try:
             # A script that cancels its call (job.cancel(), a dropped connection) cancels its job at Krea.
             updates = await off_the_loop(service.start_generation, session, run,
-                                         run_key=f"api-generate:{uuid.uuid4().hex}", cancel_if_abandoned=True)
+                                         run_key=f"api-generate:{uuid.uuid4().hex}", cancel_if_abandoned=True,
+                                         references=refs)
         except RunRefused as refused:
             raise _refusal(refused) from None
         async for update in updates:
-            yield _file(update.picture), service.record(update).to_dict()
+            yield _file(update.picture), service.record(update, updates.notes).to_dict()
 
     async def compare(
         prompt: str,
@@ -107,6 +153,9 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         guidance: float | None = None,
         budget_usd: float | None = None,
         allow_unpriced: bool = False,
+        references: list[FileData] | None = None,
+        reference_strength: float = DEFAULT_STRENGTH,
+        edit_image: FileData | None = None,
         request: gr.Request = None,
     ) -> tuple[list[FileData | None], list[dict[str, Any]]]:
         """Run one prompt on 2-8 models at once; the last output holds every final image and run record.
@@ -121,7 +170,12 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
             guidance: shared guidance, clamped per model; omitted: each model's default.
             budget_usd: refuse to start if the estimated cost is above this, or cannot be bounded.
             allow_unpriced: with a budget, let models without a known USD price run anyway.
+            references: pictures every model follows as it can, each `handle_file(...)`; each record's notes say
+                whether its model used, mapped or ignored them.
+            reference_strength: 0 to 1, mapped to each model's range.
+            edit_image: a picture to edit, for the models that take one (the others ignore it, and say so).
         """
+        refs = _references(references, reference_strength, edit_image)
         if isinstance(models, str):  # "a,b" from a shell or a form: a list of ids, not of characters
             models = [m.strip() for m in models.split(",") if m.strip()]
         run = ComparisonRequest(prompt=prompt, model_ids=tuple(models or ()), width=width, height=height, seed=seed,
@@ -131,7 +185,7 @@ def register_api(service: RunService, concurrency_limit: int) -> None:
         prefix = f"api-compare:{uuid.uuid4().hex}:"
         try:
             plan, snapshots = await off_the_loop(service.start_comparison, session, run, key_prefix=prefix,
-                                                 cancel_if_abandoned=True)
+                                                 cancel_if_abandoned=True, references=refs)
         except RunRefused as refused:
             raise _refusal(refused) from None
         async for snapshot in snapshots:

@@ -100,9 +100,10 @@ class Watch:
     into History) unless that last callable stops it (a script that cancels its call cancels its job).
     """
 
-    def __init__(self, begin: Begin, *, name: str) -> None:
+    def __init__(self, begin: Begin, *, name: str, notes: tuple[str, ...] = ()) -> None:
         self._begin = begin
         self._name = name
+        self.notes = notes  # what was done with the run's inputs (reference pictures), for its record
         self._ended = threading.Event()
         self._on_abandon: Callable[[], None] | None = None
         self._watching = True

@@ -459,7 +459,7 @@ class RunService:
 
             return journaled(stream, journal), ended, (stop.set if cancel_if_abandoned else None)
 
-        return Watch(begin, name=model.id)
+        return Watch(begin, name=model.id, notes=notes)
 
     # --- the journal -----------------------------------------------------------------------------------------
 

@@ -100,3 +100,23 @@ def test_a_script_that_cancels_its_comparison_cancels_every_job_at_krea(app):
         assert [j.status for j in mine()] == ["cancelled", "cancelled"]
     finally:
         client.close()
+
+
+def test_one_set_of_references_goes_to_every_model_each_record_saying_what_its_model_did(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image
+
+    red = tmp_path / "red.png"
+    Image.new("RGB", (64, 64), (230, 20, 20)).save(red)
+    models = ["krea/krea-2/medium", "bfl/flux-1-dev", "openai/gpt-image-2"]
+    _, records = compare(client, prompt="a lighthouse", models=models, references=[handle_file(str(red))],
+                         reference_strength=0.5)
+    assert all(r["phase"] == "done" for r in records), [r["error"] for r in records]
+    bodies = [r["request"]["body"] for r in records]
+    assert bodies[0]["image_style_references"][0]["url"].startswith("http")
+    assert all(any("reference" in n or "style" in n for n in r["notes"]) for r in records), \
+        [r["notes"] for r in records]
+    # one upload for all three: the same asset URL wherever a picture was sent
+    urls = {item["url"] if isinstance(item, dict) else item for body in bodies for key in
+            ("image_style_references", "style_images", "image_urls") for item in body.get(key, [])}
+    assert len(urls) == 1, urls

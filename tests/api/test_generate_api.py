@@ -159,3 +159,46 @@ def test_a_script_that_cancels_its_call_cancels_the_job_at_krea_within_seconds(a
         assert server_job.status == "cancelled"
     finally:
         client.close()
+
+
+def test_reference_pictures_sent_with_handle_file_steer_the_image_and_the_record_says_how(client, tmp_path):
+    from gradio_client import handle_file
+
+    red = tmp_path / "red.png"
+    Image.new("RGB", (64, 64), (255, 0, 0)).save(red)
+    values = dict(model="krea/krea-2/medium", prompt="a quiet harbour", seed=11)
+    plain_image, plain = client.predict(**values, api_name="/generate")
+    image, record = client.predict(**values, references=[handle_file(str(red))], reference_strength=1.0,
+                                   api_name="/generate")
+    refs = record["request"]["body"]["image_style_references"]
+    assert len(refs) == 1 and refs[0]["url"].startswith("http") and refs[0]["strength"] == 1.0
+    assert any("image_style_references" in n for n in record["notes"]), record["notes"]
+
+    def redness(path):
+        pixels = Image.open(path).convert("RGB").resize((32, 32)).get_flattened_data()
+        return sum(p[0] - (p[1] + p[2]) / 2 for p in pixels) / len(pixels)
+
+    assert redness(image) > redness(plain_image) + 60
+    assert record["cost_usd"] > plain["cost_usd"]  # Krea 2 with style references costs more
+
+
+def test_an_edit_model_takes_its_input_image_by_the_api(client, tmp_path):
+    from gradio_client import handle_file
+
+    source = tmp_path / "source.png"
+    Image.new("RGB", (96, 64), (20, 200, 40)).save(source)
+    _, record = client.predict(model="bfl/flux-1-kontext-dev", prompt="make it night", seed=3,
+                               edit_image=handle_file(str(source)), api_name="/generate")
+    assert record["phase"] == "done" and record["request"]["body"]["image_url"].startswith("http")
+
+
+def test_a_file_path_not_sent_through_the_upload_is_refused():
+    """gradio_client uploads what handle_file names; a raw call naming a server path gets no file from it."""
+    import gradio as gr
+
+    from playground.api import _uploaded_path
+
+    for value in ({"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, {"path": "/etc/hostname"},
+                  "/etc/hostname"):
+        with pytest.raises(gr.Error, match="handle_file"):
+            _uploaded_path(value, "references")
