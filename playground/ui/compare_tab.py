@@ -37,7 +37,7 @@ from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest
 from playground.snippets import LANGUAGE_LABELS, LANGUAGES, comparison_snippet
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import CODE_LANGUAGES, COPY_LINK_JS, SHOW_LINK_JS
-from playground.ui.references_box import build_references_box, reference_error, reference_set
+from playground.ui.references_box import build_references_box, gallery_paths, reference_error, reference_set
 from playground.ui.render import error_html, status_html
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,7 @@ class CompareTile:
     before: gr.Image  # the saved run's image, beside the new one during a re-run
     picture: gr.Image
     stop: gr.Button
+    use_as_reference: gr.Button  # the tile's image joins the shared references, for the next comparison
 
 
 @dataclass
@@ -223,6 +224,7 @@ class CompareTab:
     run_inputs: list
     run_outputs: list
     query: gr.Textbox  # the form as a query string (tab=compare&…), set after each run
+    models_box: gr.CheckboxGroup | None = None  # "Refresh models" sets its choices
 
 
 def build_compare_tab(ctx: UIContext) -> CompareTab:
@@ -266,11 +268,14 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                     before = gr.Image(label="Before", format="jpeg", interactive=False, height=260, visible=False,
                                       buttons=["download", "fullscreen"], min_width=100,
                                       elem_id=f"tile-{index}-before-image", elem_classes=["tile-before"])
-                    picture = gr.Image(label="Now", format="jpeg", show_label=False, interactive=False, height=260,
-                                       buttons=["download", "fullscreen"], min_width=100,
-                                       elem_id=f"tile-{index}-image")
-                stop = gr.Button("Stop", size="sm", variant="secondary", elem_id=f"tile-{index}-stop")
-            tiles.append(CompareTile(column, head, before, picture, stop))
+                    picture = gr.Image(label="Now", format="jpeg", type="filepath", show_label=False,
+                                       interactive=False, height=260, buttons=["download", "fullscreen"],
+                                       min_width=100, elem_id=f"tile-{index}-image")
+                with gr.Row(elem_classes=["tile-actions"]):
+                    stop = gr.Button("Stop", size="sm", variant="secondary", elem_id=f"tile-{index}-stop")
+                    use = gr.Button("Use as reference", size="sm", variant="secondary",
+                                    elem_id=f"tile-{index}-use-as-reference")
+            tiles.append(CompareTile(column, head, before, picture, stop, use))
 
     with gr.Accordion("Results", open=True, elem_id="compare-results"):
         with gr.Column(visible=False, elem_id="compare-regression-box") as regression_box:
@@ -582,11 +587,19 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
 
     stop_all_btn.click(stop_all, None, None, queue=False, api_name="ui_stop_all",
                        api_visibility="private")
+    def add_tile_picture(picture, current):
+        """A tile's image joins the shared references of the next comparison, and their box opens."""
+        if not picture:
+            return gr.skip(), gr.skip()
+        return [*gallery_paths(current), picture], gr.update(open=True)
+
     for index, tile in enumerate(tiles):
         def stop_tile(request: gr.Request, key=tile_key(COMPARE_PREFIX, index)):
             ctx.service.stop(request.session_hash or "anonymous", key)
 
         tile.stop.click(stop_tile, None, None, queue=False, api_visibility="private")
+        tile.use_as_reference.click(add_tile_picture, [tile.picture, refs.pictures], [refs.pictures, refs.accordion],
+                                    queue=False, api_visibility="private")
 
     return CompareTab(fill_outputs=fill_outputs, fill=fill, past_outputs=past_outputs, show_past=show_past,
-                      run=compare, run_inputs=run_inputs, run_outputs=run_outputs, query=query)
+                      run=compare, run_inputs=run_inputs, run_outputs=run_outputs, query=query, models_box=chosen)

@@ -13,9 +13,10 @@ from typing import Any
 
 import gradio as gr
 
-from playground.catalog import Model
+from playground.catalog import ImageInput, Model
 from playground.references import (
     DEFAULT_STRENGTH,
+    MAX_ASSET_BYTES,
     LORA_STRENGTH,
     MOODBOARD_STRENGTH,
     BadReference,
@@ -34,6 +35,7 @@ class ReferencesBox:
     strength: gr.Slider
     edit_image: gr.Image
     note: gr.HTML
+    limits: gr.HTML  # what the chosen model takes, with its limits
     uploaded: gr.Dropdown | None = None  # this session's uploads (Generate only), to delete at the API
     remove: gr.Button | None = None
     styles: gr.Dropdown | None = None  # LoRA styles from GET /styles (Generate only)
@@ -48,7 +50,7 @@ class ReferencesBox:
 
     def shape_outputs(self) -> list:
         extra = [self.styles, self.style_strength, self.moodboard, self.moodboard_strength]
-        return [self.accordion, self.edit_image, *[c for c in extra if c is not None]]
+        return [self.accordion, self.edit_image, self.limits, *[c for c in extra if c is not None]]
 
 
 def takes(model: Model, field: str) -> bool:
@@ -60,7 +62,7 @@ def shape_updates(model: Model, box: ReferencesBox) -> list:
     the model needs an input)."""
     label = accordion_label(model)
     updates = [gr.update(label=label, open=True) if needs_input(model) else gr.update(label=label),
-               gr.update(visible=takes_edit_image(model))]
+               gr.update(visible=takes_edit_image(model)), limits_html(model)]
     if box.styles is not None:
         lora = takes(model, "styles")
         updates += [gr.update(visible=lora), gr.update(visible=lora)]
@@ -68,6 +70,39 @@ def shape_updates(model: Model, box: ReferencesBox) -> list:
         mood = takes(model, "moodboards")
         updates += [gr.update(visible=mood), gr.update(visible=mood)]
     return updates
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else (str(int(x)) if float(x).is_integer() else f"{x:g}")
+
+
+def input_limit(item: ImageInput) -> str:
+    """One image input's limits, as the form says them: "Style references: up to 10, strength 0–1"."""
+    if item.kind == "edit_image":
+        count = "1 picture" + (", required" if item.required else "")
+    elif item.by_id:
+        count = f"up to {item.max_items} by id" if item.max_items else "by id"
+    elif item.max_items is not None and item.min_items:
+        count = (f"{item.min_items} to {item.max_items}" if item.max_items != item.min_items
+                 else f"exactly {item.max_items}") + ", required"
+    else:
+        count = f"up to {item.max_items}" if item.max_items is not None else "no stated maximum"
+    strength = (f", strength {_num(item.strength_min)}–{_num(item.strength_max)}"
+                if item.strength_min is not None and item.strength_max is not None else "")
+    return f"{item.label}: {count}{strength}"
+
+
+def limits_html(model: Model | None) -> str:
+    """What the chosen model takes, with its limits, before anything is chosen (Compare: the general rule)."""
+    files = f"JPEG, PNG or WebP, at most {MAX_ASSET_BYTES // 1024 // 1024} MB each; drop, paste or upload."
+    if model is None:
+        return (f'<p class="reference-limits">Each model uses what it can: the plan below says how. {files}</p>')
+    items = [input_limit(i) for i in model.image_inputs]
+    if not items:
+        return f'<p class="reference-limits">{html.escape(model.name)} takes no image inputs.</p>'
+    listed = "".join(f"<li>{html.escape(i)}</li>" for i in items)
+    return (f'<div class="reference-limits"><span>{html.escape(model.name)} takes</span><ul>{listed}</ul>'
+            f'<span class="muted">{files}</span></div>')
 
 
 def takes_edit_image(model: Model) -> bool:
@@ -93,6 +128,7 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
     title = label or (accordion_label(model) if model is not None else "Reference images")
     opened = model is not None and needs_input(model)
     with gr.Accordion(title, open=opened, elem_id=f"{prefix}references") as accordion:
+        limits = gr.HTML(limits_html(model), elem_id=f"{prefix}reference-limits")
         pictures = gr.Gallery(label="Style references", type="filepath",
                               interactive=True, file_types=["image"], columns=5, height=170, object_fit="cover",
                               elem_id=f"{prefix}reference-pictures")
@@ -125,7 +161,7 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
                                        elem_id=f"{prefix}uploads", scale=4, interactive=True,
                                        info="Each file is uploaded once and reused. Pick one to delete it there.")
                 remove = gr.Button("Delete", size="sm", elem_id=f"{prefix}uploads-delete", scale=0, min_width=90)
-    return ReferencesBox(accordion, pictures, strength, edit_image, note, uploaded, remove, styles, style_strength,
+    return ReferencesBox(accordion, pictures, strength, edit_image, note, limits, uploaded, remove, styles, style_strength,
                          moodboard, moodboard_strength)
 
 

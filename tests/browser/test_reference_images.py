@@ -52,6 +52,9 @@ def test_a_style_reference_goes_to_krea_2_as_its_own_field_and_is_uploaded_once(
     choose_model(page, "Krea 2 Medium")
     open_references(page)
     add_picture(page, picture(tmp_path))
+    limits = page.locator("#reference-limits")
+    expect(limits).to_contain_text("Style references: up to 10, strength 0–1")  # the limits, before any picture
+    expect(limits).to_contain_text("at most 75 MB")
     note = page.locator("#reference-note")
     expect(note).to_contain_text("sent as image_style_references, strength 0.5", timeout=10_000)
     choose_model(page, "Imagen 4")
@@ -135,6 +138,11 @@ def test_compare_shares_one_picture_and_each_tile_says_what_its_model_did_with_i
     krea = next(j for j in reversed(app.engine.jobs) if j.model_id == "krea/krea-2/medium")
     sent_refs = sent(app, krea.job_id)["image_style_references"]
     assert len(sent_refs) == 1 and "/assets-files/" in sent_refs[0]["url"]
+
+    # A tile's result joins the shared pictures for the next comparison.
+    page.locator("#tile-1-use-as-reference").click()
+    expect(page.locator("#compare-reference-pictures img")).to_have_count(2, timeout=10_000)
+    expect(krea_item).to_contain_text("2 references sent as image_style_references", timeout=10_000)
 
 
 def test_a_run_from_history_becomes_a_reference_in_generate(page, app):
