@@ -76,14 +76,15 @@ def stop_backend(backend: Backend) -> None:
         backend.sandbox.stop()
 
 
-def live_catalog(backend: Backend, bundled: Catalog) -> CatalogRefresh:
+def live_catalog(backend: Backend, bundled: Catalog, last: CatalogRefresh | None = None) -> CatalogRefresh:
     """The models to offer. Against Krea: its live ``GET /openapi.json`` merged with our overrides, so models
     added since the bundled snapshot appear (on any error: the bundled list, and a note saying why). The
-    sandbox serves the bundled catalog itself, so there is nothing newer to read."""
+    sandbox serves the bundled catalog itself, so there is nothing newer to read. `last`: the list in use (a
+    "Refresh models" click), kept when the new read fails."""
     if backend.is_sandbox:
         return CatalogRefresh(bundled, "bundled")
     with KreaClient(backend.shared_token, backend.client_settings) as client:
-        refresh = refresh_catalog(client, bundled)
+        refresh = refresh_catalog(client, bundled, last=last)
     log.info("model list: %s", refresh.note)
     return refresh
 

@@ -25,6 +25,7 @@ from playground.ui.compare_tab import build_compare_tab
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.history_tab import build_history_tab
+from playground.ui.models_refresh import ModelList, wire_model_refresh
 from playground.ui.private_files import PrivateFolders
 from playground.ui.webhook_receiver import WebhookReceiver
 from playground.ui.render import backend_banner, status_html
@@ -94,6 +95,7 @@ PAGE_JS = """
 
 def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[gr.Blocks, RunService]:
     """Build the whole page and the documented API. Returns the Blocks and the run service (tests inspect it)."""
+    bundled = catalog
     models = live_catalog(backend, catalog)  # against Krea: its live model list, else the bundled one
     catalog = models.catalog
     sessions = SessionRegistry(backend)
@@ -110,8 +112,15 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
-        note = " ".join(n for n in (banner_note(settings, backend), models.note) if n)
-        gr.HTML(backend_banner(backend.name, backend.base_url, note))
+            # Against Krea only: the sandbox serves the bundled catalog, so there is nothing newer to read.
+            refresh_btn = gr.Button("↻ Refresh models", size="sm", elem_id="refresh-models", scale=0,
+                                    min_width=150, visible=not backend.is_sandbox)
+
+        def banner_html(refresh) -> str:
+            note = " ".join(n for n in (banner_note(settings, backend), refresh.note) if n)
+            return backend_banner(backend.name, backend.base_url, note)
+
+        banner = gr.HTML(banner_html(models))
         build_token_box(ctx)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
@@ -121,6 +130,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
             with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
                 build_history_tab(ctx, history_tab, tabs, generate, compare)
         wire_links(ctx, tabs, generate, compare)
+        wire_model_refresh(ModelList(ctx, bundled, models), refresh_btn, banner, banner_html, generate, compare)
         demo.load(None, None, None, js=PAGE_JS)
 
         # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
