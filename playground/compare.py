@@ -23,7 +23,8 @@ from playground.catalog import Model
 from playground.catalog.sizing import RESOLUTION_SCALE, size_params
 from playground.generate import run_generation
 from playground.krea.errors import ErrorKind
-from playground.references import ReferenceSet, apply_references
+from playground.reference_mapping import apply_references
+from playground.references import ReferenceSet
 from playground.runs import Phase, RunError, RunRecord, RunUpdate, run_error_from
 from playground.settings import PollPolicy
 

@@ -43,17 +43,10 @@ from playground.compare import (
 )
 from playground.generate import look_up_submitted, resume_generation, run_generation
 from playground.journal import Journal, RunOrigin, Watch, journaled
-from playground.references import (
-    AssetCache,
-    BadReference,
-    CachedAsset,
-    ReferenceSet,
-    StyleCache,
-    apply_references,
-    missing_inputs,
-    missing_message,
-    style_fits,
-)
+from playground.asset_cache import AssetCache, CachedAsset
+from playground.reference_mapping import apply_references, missing_inputs, missing_message
+from playground.references import BadReference, ReferenceSet
+from playground.style_list import StyleCache, style_fits
 from playground.krea.assets import Style
 from playground.krea.client import KreaClient
 from playground.krea.errors import ErrorKind, KreaError
@@ -376,7 +369,7 @@ class RunService:
     def list_styles(self, session_id: str, model_id: str | None = None, *, refresh: bool = False) -> list[Style]:
         """The LoRA styles this session's backend offers (``GET /styles`` through its own client, newest first,
         at most 500), kept for a few minutes per (API base, whose token); ``refresh`` asks again now. With
-        `model_id`: only the styles that model can take (``references.style_fits``): none for a model without
+        `model_id`: only the styles that model can take (``style_list.style_fits``): none for a model without
         a ``styles`` field (no call is made), else those listing it or listing no models. Choose one with
         ``StyleChoice.of(style, strength)`` into ``ReferenceSet(styles=...)``.
 

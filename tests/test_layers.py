@@ -45,7 +45,7 @@ def test_low_layers_import_nothing_above_them(layer, allowed):
 
 @pytest.mark.parametrize("module", ["runs", "generate", "compare", "service", "sessions", "outputs", "settings",
                                     "store", "journal", "history", "recipes", "snippets", "bundles",
-                                    "cleanup", "references"])
+                                    "cleanup", "references", "reference_mapping", "asset_cache", "style_list"])
 def test_the_run_path_knows_nothing_of_gradio(module):
     assert offenders(files("playground", module), lambda n: n.split(".")[0] in ("gradio", "gradio_client")) == []
 

@@ -11,13 +11,8 @@ from PIL import Image
 
 from playground.catalog import load_catalog, validate_params
 from playground.krea.errors import NotFound
-from playground.references import (
-    BadReference,
-    Reference,
-    ReferenceSet,
-    apply_references,
-    map_strength,
-)
+from playground.reference_mapping import apply_references, map_strength
+from playground.references import BadReference, Reference, ReferenceSet
 from playground.runs import Phase, RunRefused
 from playground.service import ComparisonRequest, GenerationRequest
 from tests.support import sandbox_service
@@ -297,7 +292,7 @@ def test_list_styles_for_a_model_keeps_only_the_styles_it_can_take(service):
 
 def test_styles_that_name_their_models_are_kept_only_for_those_models():
     from playground.krea.assets import Style
-    from playground.references import style_fits
+    from playground.style_list import style_fits
 
     flux_lora, any_lora = Style("a", "Ink", models=("flux_dev",)), Style("b", "Any")
     video_lora, z_lora = Style("c", "Clip", models=("wan", "wan22")), Style("d", "Zed", models=("Z-Image",))
@@ -337,7 +332,7 @@ def test_a_style_list_that_cannot_be_had_is_a_refusal_to_show_and_is_not_kept(se
 
 def test_a_pasted_tokens_styles_are_its_own_and_lists_go_stale():
     from playground.krea.assets import Style, StylePage
-    from playground.references import StyleCache
+    from playground.style_list import StyleCache
 
     class Client:
         base_url = "https://api.krea.ai"

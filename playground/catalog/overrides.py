@@ -389,6 +389,21 @@ IMAGE_INPUT_FACTS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# --- LoRA styles ---------------------------------------------------------------------------------------------
+# (used by playground/style_list.py)
+# Which names in a style's ``models`` (GET /styles: "Compatible model names (e.g., flux_dev, wan)") mean a catalog
+# model, compared without case and with "-" as "_". Krea trains LoRAs for flux_dev, flux_schnell, wan, wan22, qwen
+# and z-image [C SPEC POST /styles/train]; the names for Krea 2 and ChatGPT Image are the sandbox's [I]. A key
+# ending in "/" covers a family. A model that takes `styles` but is not here keeps every style (we cannot tell).
+STYLE_MODEL_NAMES: dict[str, tuple[str, ...]] = {
+    "bfl/flux-1-dev": ("flux_dev",),
+    "krea/krea-2/": ("krea_2",),
+    "qwen/2512": ("qwen",),
+    "z-image/z-image": ("z_image",),
+    "openai/gpt-image": ("gpt_image",),
+}
+
+
 # --- prices that depend on the body --------------------------------------------------------------------------
 # model id -> (field, USD, label, source[, equals]). The job costs the highest price that applies (a body with
 # both a moodboard and style references pays the moodboard rate, as Krea bills it [C K2]).

@@ -1,6 +1,6 @@
 """The Generate form's image inputs: reference pictures, how strongly to follow them, and an image to edit.
 
-The UI only collects pictures; :mod:`playground.references` decides, per model, which fields get them (and says
+The UI only collects pictures; :mod:`playground.reference_mapping` decides, per model, which fields get them (and says
 so in notes shown under the box), and the run service uploads each picture once per session (``POST /assets``).
 """
 
@@ -14,11 +14,10 @@ from typing import Any
 import gradio as gr
 
 from playground.catalog import ImageInput, Model
+from playground.reference_mapping import LORA_STRENGTH, MOODBOARD_STRENGTH
 from playground.references import (
     DEFAULT_STRENGTH,
     MAX_ASSET_BYTES,
-    LORA_STRENGTH,
-    MOODBOARD_STRENGTH,
     BadReference,
     ReferenceSet,
     StyleChoice,
