@@ -477,6 +477,32 @@ class RunService:
         with self._lock:
             return run_id in self._live
 
+    # --- batches (grids, arena rounds) ---------------------------------------------------------------------
+
+    def batch_route(self, session_id: str, concurrency: int, estimate_usd: float) -> Route:
+        """The route a batch's jobs take (captured once: a grid goes on after its page closed), or RunRefused (no
+        token, the session's run limit, the day's spend cap)."""
+        return self._route(session_id, concurrency, estimate_usd)
+
+    def run_cell(self, grid, model: Model, body: dict[str, Any], *, run_key: str,
+                 notes: tuple[str, ...] = ()) -> Iterator[RunUpdate]:
+        """One prepared request (a grid cell: already adapted and checked) run to its end, journaled under the
+        batch's group and owner. `grid` is a ``grid_runner.GridHandle``. Stopped by ``stop(session, run_key)``."""
+        self._check_body(model, body, comparing=True)
+        stop = self.sessions.begin_run(grid.session_id, run_key)
+        route = grid.route
+        source = route.token_source if route.token_source in tuple(TokenSource) else TokenSource.USER
+        origin = RunOrigin(owner=grid.owner, token_source=TokenSource(source), api_base=route.settings.base_url,
+                           group_id=grid.grid_id, notes=notes)
+        journal = self._journal(origin, stop)
+        try:
+            yield from journaled(run_generation(route.client, model, body, output_dir=self.output_dir,
+                                                backend=route.backend_name, poll=route.settings.poll, stop=stop,
+                                                is_known=self.store.knows_job), journal)
+        finally:
+            self.sessions.end_run(grid.session_id, run_key, stop)
+            self._forget(journal.run_id)
+
     # --- compare ---------------------------------------------------------------------------------------------
 
     def plan_comparison(self, session_id: str, request: ComparisonRequest,

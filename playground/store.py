@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -82,6 +82,36 @@ MIGRATIONS: tuple[str, ...] = (
         settings   TEXT NOT NULL DEFAULT '{}'  -- JSON: the comparison's shared settings as the user set them
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    """
+    CREATE TABLE votes (                -- the arena's blind judgements (playground/arena.py)
+        vote_id    TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        round_id   TEXT NOT NULL,       -- the runs' group_id
+        prompt     TEXT NOT NULL,
+        run_a      TEXT NOT NULL,       -- the run shown as A, and its model
+        model_a    TEXT NOT NULL,
+        run_b      TEXT NOT NULL,
+        model_b    TEXT NOT NULL,
+        outcome    TEXT NOT NULL        -- rating.Outcome: a | b | tie | both_bad
+    );
+    CREATE INDEX votes_by_owner ON votes(owner, created_at);
+    CREATE UNIQUE INDEX votes_by_round ON votes(round_id);
+    CREATE TABLE grids (                -- prompts x models x seeds batches (playground/grid_runner.py)
+        grid_id    TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state      TEXT NOT NULL,       -- grid_runner.GridState
+        plan       TEXT NOT NULL        -- JSON: prompts, models, seeds, shared settings, concurrency, budget
+    );
+    CREATE INDEX grids_by_owner ON grids(owner, created_at);
+    CREATE TABLE grid_cells (
+        grid_id  TEXT NOT NULL REFERENCES grids(grid_id) ON DELETE CASCADE,
+        cell_key TEXT NOT NULL,
+        run_id   TEXT NOT NULL,         -- the cell's latest run (a re-run of a failed cell replaces it)
+        PRIMARY KEY (grid_id, cell_key)
+    );
     """,
 )
 
@@ -203,6 +233,22 @@ class RunStore:
             value = str(make())
             self._db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
             return value
+
+    def execute(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """One statement under the store's lock, for the tables other modules own (votes, grids): their rows."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def runs(self, run_ids: Iterable[str]) -> dict[str, StoredRun]:
+        """These runs by id (missing ones left out)."""
+        ids = list(dict.fromkeys(run_ids))
+        found: dict[str, StoredRun] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start:start + 500]
+            with self._lock:
+                found.update((r.run_id, r) for r in self._select(f"run_id IN ({', '.join('?' * len(chunk))})",
+                                                                 chunk))
+        return found
 
     # --- writing -----------------------------------------------------------------------------------------------
 

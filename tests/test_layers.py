@@ -43,7 +43,7 @@ def test_low_layers_import_nothing_above_them(layer, allowed):
     assert offenders(files(layer), lambda n: ours(n) and not n.startswith(allowed)) == []
 
 
-@pytest.mark.parametrize("module", ["runs", "generate", "compare", "service", "sessions", "outputs", "settings",
+@pytest.mark.parametrize("module", ["runs", "generate", "compare", "service", "evaluation", "arena", "grid_runner", "grid_plan", "rating", "image_diff", "contact_sheet", "sessions", "outputs", "settings",
                                     "store", "journal", "history", "recipes", "snippets", "bundles",
                                     "cleanup", "references", "reference_mapping", "asset_cache", "style_list"])
 def test_the_run_path_knows_nothing_of_gradio(module):
