@@ -86,13 +86,13 @@ def test_a_file_from_a_newer_playground_is_refused_with_a_clear_message(tmp_path
 
 def test_a_failing_migration_leaves_the_file_at_the_last_good_version(tmp_path, monkeypatch):
     RunStore(tmp_path).close()
-    broken = "CREATE TABLE votes (run_id TEXT);\nTHIS IS NOT SQL;"
+    broken = "CREATE TABLE later_table (run_id TEXT);\nTHIS IS NOT SQL;"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError):
         RunStore(tmp_path)
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'votes'").fetchone() is None
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'later_table'").fetchone() is None
 
 
 def test_a_migration_may_hold_dashes_in_text_and_semicolons_in_a_trigger(tmp_path, monkeypatch):
