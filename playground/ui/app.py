@@ -21,7 +21,12 @@ from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 from playground.settings import Settings, is_hosted
 from playground.store import RunStore
+from playground.contact_sheet import CONTACT_SHEET_CSS
+from playground.evaluation import Evaluation
+from playground.ui.arena_tab import ARENA_CSS, ARENA_JS, build_arena_tab
 from playground.ui.compare_tab import build_compare_tab
+from playground.ui.diff_view import DIFF_CSS, DIFF_JS
+from playground.ui.grid_tab import GRID_CSS, GRID_JS, build_grid_tab
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.history_tab import build_history_tab
@@ -108,7 +113,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
     with gr.Blocks(title="Krea Playground", fill_width=False, delete_cache=(3600, 86400)) as demo:
         ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions, service=service,
-                        concurrency_limit=settings.app.concurrency_limit)
+                        concurrency_limit=settings.app.concurrency_limit, evaluation=Evaluation(service))
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')
@@ -127,11 +132,17 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
                 generate = build_generate_tab(ctx)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compare = build_compare_tab(ctx)
+            with gr.Tab("Arena", id="arena", elem_id="tab-arena"):
+                build_arena_tab(ctx)
+            with gr.Tab("Grid", id="grid", elem_id="tab-grid"):
+                build_grid_tab(ctx)
             with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
                 build_history_tab(ctx, history_tab, tabs, generate, compare)
         wire_links(ctx, tabs, generate, compare)
         wire_model_refresh(ModelList(ctx, bundled, models), refresh_btn, banner, banner_html, generate, compare)
         demo.load(None, None, None, js=PAGE_JS)
+        for page_js in (DIFF_JS, GRID_JS, ARENA_JS):  # each wires its own delegated listeners, once
+            demo.load(None, None, None, js=page_js)
 
         # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
         # runs belong to it, so a reload finds them again and, hosted, nobody else sees them.
@@ -240,6 +251,7 @@ def launch_options(settings: Settings, backend: Backend | None = None) -> dict:
         "app_kwargs": {"middleware": middleware(settings, backend)},
         "theme": theme(),
         "css_paths": [str(STYLE_PATH)],
+        "css": "\n".join((DIFF_CSS, CONTACT_SHEET_CSS, GRID_CSS, ARENA_CSS)),
         "enable_monitoring": False,
         "max_file_size": f"{settings.app.max_upload_mb}mb",  # Gradio refuses larger uploads (413) before reading
         "auth": list(settings.app.auth) or None,  # Gradio's own login page for the whole app and its API

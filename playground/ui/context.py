@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from playground.catalog import Catalog
+from playground.evaluation import Evaluation
 from playground.service import RunService
 from playground.sessions import Backend, SessionRegistry
 
@@ -19,3 +20,4 @@ class UIContext:
     sessions: SessionRegistry
     service: RunService
     concurrency_limit: int
+    evaluation: Evaluation | None = None  # grids and the arena (None: tabs built without them, in some tests)
