@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+import secrets
 import statistics
 import uuid
 from collections import Counter
@@ -17,6 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
+from playground.outputs import PREVIEW_DIR
 from playground.rating import OUTCOMES, Outcome, Standing, Vote, leaderboard
 from playground.store import RunStore, StoredRun, utc_now
 
@@ -182,3 +186,16 @@ def model_costs(votes: Iterable[StoredVote], store: RunStore) -> dict[str, Model
 def standings(votes: Sequence[StoredVote], rounds: int = LEADERBOARD_ROUNDS) -> list[Standing]:
     """The leaderboard of these votes (seeded: the same votes give the same intervals)."""
     return leaderboard([v.vote for v in votes], rounds=rounds, seed=LEADERBOARD_SEED) if votes else []
+
+
+BLIND_DIR = PREVIEW_DIR / "arena"  # swept with the previews (playground.cleanup)
+
+
+def blind_copy(path: str | Path) -> str:
+    """A copy of a result that says nothing of its model: a JPEG without the PNG's text chunks (which name the
+    model) under a random name (the saved file's name holds the model's). What the arena shows before the vote."""
+    BLIND_DIR.mkdir(parents=True, exist_ok=True)
+    target = BLIND_DIR / f"{secrets.token_hex(12)}.jpg"
+    with Image.open(path) as image:
+        image.convert("RGB").save(target, "JPEG", quality=92)
+    return str(target)

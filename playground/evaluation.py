@@ -59,8 +59,9 @@ def _refused(exc: GridInputError | ArenaError) -> RunRefused:
 class Evaluation:
     """Grids and arena rounds for every session of the app."""
 
-    def __init__(self, service: RunService) -> None:
+    def __init__(self, service: RunService, *, shared_leaderboard: bool = False) -> None:
         self.service = service
+        self.shared_leaderboard = shared_leaderboard
         self.grids = GridRunner(service.store, lambda: service.catalog, service)
         self.votes = VoteBook(service.store)
 
@@ -142,9 +143,14 @@ class Evaluation:
 
     # --- arena -------------------------------------------------------------------------------------------------
 
+    @property
+    def can_show_everyone(self) -> bool:
+        """Whether a leaderboard may count every visitor's votes: on the owner's machine, or when enabled."""
+        return not self.service.hosted or self.shared_leaderboard
+
     def vote_owner(self, session_id: str, everyone: bool = False) -> str | None:
         """Whose votes a leaderboard counts: this browser's, or everyone's (None) when asked and allowed."""
-        return None if everyone else self.service.sessions.owner(session_id)
+        return None if everyone and self.can_show_everyone else self.service.sessions.owner(session_id)
 
     def start_round(self, session_id: str, prompt: str, pool: Sequence[str], *, width: Any = 1024,
                     height: Any = 1024, rng: random.Random | None = None) -> tuple[ArenaRound, Watch]:

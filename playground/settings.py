@@ -127,6 +127,9 @@ class AppSettings:
     # Hosted: strangers share the app, so each visitor's History shows only their own runs. Local: the owner of
     # the machine sees every run. None: decided from how the app is exposed (see `is_hosted`).
     hosted: bool | None = None
+    # The arena's leaderboard can count every visitor's votes (besides "mine"): always on the owner's machine;
+    # hosted, only when the operator switches this on (votes are anonymous, but they are other people's).
+    shared_leaderboard: bool = False
     # Temp files (preview JPEGs, Compare exports, opened bundles) older than this are removed by the sweeper
     # (playground.cleanup) every temp_sweep_interval_s. Keep it well above the job deadline.
     temp_max_age_s: float = 24 * 3600.0
@@ -260,6 +263,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         output_dir=Path(env.get("PLAYGROUND_OUTPUT_DIR") or AppSettings().output_dir),
         data_dir=Path(env.get("PLAYGROUND_DATA_DIR") or AppSettings().data_dir),
         hosted=_env_bool(env, "PLAYGROUND_HOSTED", False) if (env.get("PLAYGROUND_HOSTED") or "").strip() else None,
+        shared_leaderboard=_env_bool(env, "PLAYGROUND_SHARED_LEADERBOARD", False),
         temp_max_age_s=_env_positive(env, "PLAYGROUND_TEMP_MAX_AGE", AppSettings.temp_max_age_s),
         temp_sweep_interval_s=_env_positive(env, "PLAYGROUND_TEMP_SWEEP_INTERVAL", AppSettings.temp_sweep_interval_s),
         public_url=public_url_from_env(env),

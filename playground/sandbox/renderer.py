@@ -161,12 +161,6 @@ def style_for(model_id: str) -> Style:
     return Style(Look(colors, sky_mix=0.45, soft=1.5), ("grain", "vignette"), _tags(tags))
 
 
-def short_name(model_id: str) -> str:
-    """What the mark calls the model: the id without its provider ("bfl/flux-1-dev" -> "flux-1-dev")."""
-    parts = [p for p in model_id.strip("/").split("/") if p]
-    return "/".join(parts[1:]) or (parts[0] if parts else "model")
-
-
 def _digest(*parts: object) -> bytes:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")).digest()
 
@@ -196,7 +190,8 @@ def render_image(model_id: str, prompt: str, seed: int, width: int, height: int,
         img = apply_references(img, references)
     if img.size != (width, height):
         img = img.resize((width, height), Image.BILINEAR)
-    _mark(img, f"SANDBOX \u00b7 {short_name(model_id)}")
+    # "SANDBOX" only: a model's name on its picture would unblind the arena (and a real model signs nothing).
+    _mark(img, "SANDBOX")
     return img
 
 

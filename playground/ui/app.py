@@ -113,7 +113,8 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
     # hosted app does not fill its disk. The saved PNGs in the output folder are not touched.
     with gr.Blocks(title="Krea Playground", fill_width=False, delete_cache=(3600, 86400)) as demo:
         ctx = UIContext(demo=demo, catalog=catalog, backend=backend, sessions=sessions, service=service,
-                        concurrency_limit=settings.app.concurrency_limit, evaluation=Evaluation(service))
+                        concurrency_limit=settings.app.concurrency_limit,
+                        evaluation=Evaluation(service, shared_leaderboard=settings.app.shared_leaderboard))
         with gr.Row(elem_id="header"):
             gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
                     '<span class="subtitle">text-to-image, every model, side by side</span></div>')

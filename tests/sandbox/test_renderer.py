@@ -12,7 +12,6 @@ from playground.sandbox.renderer import (
     parse_prompt,
     render_image,
     render_preview,
-    short_name,
 )
 
 ONE_PER_PROVIDER = [
@@ -140,7 +139,7 @@ def test_prompt_words_are_read_as_scene_tags_and_colours() -> None:
 
 def test_the_mark_is_small_semi_transparent_and_in_the_bottom_right_corner() -> None:
     img = Image.new("RGB", (1024, 576))
-    _mark(img, "SANDBOX \u00b7 flux-1-dev")
+    _mark(img, "SANDBOX")
     px = pixels(img).max(axis=2)
     ys, xs = np.nonzero(px)
     assert len(ys) > 50
@@ -152,10 +151,6 @@ def test_tiny_pictures_still_render_with_a_shorter_mark() -> None:
     assert render_image("krea/krea-2/medium-turbo", "a dog", 1, 64, 64).size == (64, 64)
 
 
-def test_short_name_drops_the_provider() -> None:
-    assert short_name("bfl/flux-1-dev") == "flux-1-dev"
-    assert short_name("krea/krea-2/medium") == "krea-2/medium"
-    assert short_name("solo") == "solo"
 
 
 # --- previews -----------------------------------------------------------------------------------------------
