@@ -37,6 +37,7 @@ from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest
 from playground.snippets import LANGUAGE_LABELS, LANGUAGES, comparison_snippet
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import CODE_LANGUAGES, COPY_LINK_JS, SHOW_LINK_JS
+from playground.ui.compare_diff import build_compare_diff
 from playground.ui.references_box import build_references_box, gallery_paths, reference_error, reference_set
 from playground.ui.render import error_html, status_html
 
@@ -277,6 +278,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                                     elem_id=f"tile-{index}-use-as-reference")
             tiles.append(CompareTile(column, head, before, picture, stop, use))
 
+    build_compare_diff(tiles)
     with gr.Accordion("Results", open=True, elem_id="compare-results"):
         with gr.Column(visible=False, elem_id="compare-regression-box") as regression_box:
             regression_note = gr.HTML(elem_id="compare-regression-summary")

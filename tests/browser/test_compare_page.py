@@ -258,3 +258,16 @@ def test_a_saved_comparison_with_a_retired_model_is_shown_but_its_rerun_is_refus
     assert "Seedream 3" in error.inner_text() and "bytedance/seedream-5-lite" in error.inner_text()
     page.wait_for_timeout(300)
     assert len(app.engine.jobs) == before
+
+
+def test_the_diff_view_opens_on_two_tiles_with_a_wipe_and_a_heatmap(page):
+    run_compare(page, "a harbour for the diff view", seed=5)
+    page.locator("#compare-diff-box").get_by_text("Diff two tiles").click()
+    page.get_by_role("button", name="Show the difference").click()
+    view = page.locator("#compare-diff .diff-view")
+    expect(view).to_be_visible(timeout=15_000)
+    expect(view.locator("input.diff-wipe")).to_be_visible()
+    view.get_by_role("button", name="Heatmap").click()
+    expect(view).to_contain_text("of pixels differ")
+    names = page.locator("#tile-0-status b").first.inner_text()
+    expect(view).to_contain_text(names)
