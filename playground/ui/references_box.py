@@ -76,7 +76,7 @@ def _num(x: float | None) -> str:
 
 
 def input_limit(item: ImageInput) -> str:
-    """One image input's limits, as the form says them: "Style references: up to 10, strength 0–1"."""
+    """One image input's limits, as the form says them: "Style references: up to 10, strength 0 to 1"."""
     if item.kind == "edit_image":
         count = "1 picture" + (", required" if item.required else "")
     elif item.by_id:
@@ -86,7 +86,7 @@ def input_limit(item: ImageInput) -> str:
                  else f"exactly {item.max_items}") + ", required"
     else:
         count = f"up to {item.max_items}" if item.max_items is not None else "no stated maximum"
-    strength = (f", strength {_num(item.strength_min)}–{_num(item.strength_max)}"
+    strength = (f", strength {_num(item.strength_min)} to {_num(item.strength_max)}"
                 if item.strength_min is not None and item.strength_max is not None else "")
     return f"{item.label}: {count}{strength}"
 
@@ -129,7 +129,8 @@ def build_references_box(model: Model | None, *, prefix: str = "", label: str | 
     with gr.Accordion(title, open=opened, elem_id=f"{prefix}references") as accordion:
         limits = gr.HTML(limits_html(model), elem_id=f"{prefix}reference-limits")
         pictures = gr.Gallery(label="Style references", type="filepath",
-                              interactive=True, file_types=["image"], columns=5, height=170, object_fit="cover",
+                              interactive=True, file_types=["image"], columns=6, height=170, object_fit="cover",
+                              allow_preview=False,  # thumbnails, not one picture stretched over the box
                               elem_id=f"{prefix}reference-pictures")
         strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="How strongly to follow them",
                              elem_id=f"{prefix}reference-strength",

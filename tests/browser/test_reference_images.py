@@ -53,7 +53,7 @@ def test_a_style_reference_goes_to_krea_2_as_its_own_field_and_is_uploaded_once(
     open_references(page)
     add_picture(page, picture(tmp_path))
     limits = page.locator("#reference-limits")
-    expect(limits).to_contain_text("Style references: up to 10, strength 0–1")  # the limits, before any picture
+    expect(limits).to_contain_text("Style references: up to 10, strength 0 to 1")  # the limits, before any picture
     expect(limits).to_contain_text("at most 75 MB")
     note = page.locator("#reference-note")
     expect(note).to_contain_text("sent as image_style_references, strength 0.5", timeout=10_000)
