@@ -197,3 +197,16 @@ def test_votes_export_with_both_runs_times_and_costs(evaluation, tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0].startswith("voted_at,prompt,outcome,winner,model_a,model_b,seed,total_s_a")
     assert len(lines) == 2 and "a quiet harbour" in lines[1]
+
+
+def test_a_grid_waits_out_429s_as_retry_after_says_and_completes(evaluation, service):
+    from playground.sandbox import Fault
+
+    service.backend.sandbox.set_fault(Fault(kind="submit_status", status=429, retry_after=0.3, count=3))
+    try:
+        grid_id = evaluation.start_grid("grid-g", request(concurrency=3, prompts="a fox", seeds="1,"))
+        wait_for(lambda: evaluation.grid("grid-g", grid_id).state == GridState.DONE, what="the grid")
+    finally:
+        service.backend.sandbox.clear_faults()
+    snap = evaluation.grid("grid-g", grid_id)
+    assert snap.done == 3 and snap.failed == 0
