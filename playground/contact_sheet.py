@@ -39,6 +39,7 @@ CONTACT_SHEET_CSS = """
 .grid-sheet th, .grid-sheet td { border: 1px solid var(--border-color-primary); padding: 6px; vertical-align: top; }
 .grid-sheet thead th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left;
   white-space: nowrap; z-index: 1; }
+.grid-sheet thead th:first-child { left: 0; z-index: 2; }
 .grid-sheet th.grid-prompt { position: sticky; left: 0; background: var(--background-fill-secondary); z-index: 1;
   min-width: 140px; max-width: 220px; font-weight: 500; text-align: left; overflow-wrap: anywhere; }
 .grid-prompt .grid-num { color: var(--body-text-color-subdued); margin-right: .3rem; }
@@ -129,7 +130,7 @@ def _cell_html(plan: GridPlan, cell: GridCell, record: RunRecord | None, thumb: 
         badge = "" if state == "done" else \
             f'<span class="grid-chip grid-badge" data-phase="{state}">{STATE_WORDS[state]}</span>'
         face = (f'<img src="{escape(thumb)}" alt="{escape(plan.prompts[cell.prompt_index])} — {escape(model.name)}"'
-                f' loading="lazy">{badge}')
+                f'>{badge}')
     else:
         title = ""
         if record is not None and record.error is not None:
@@ -140,7 +141,9 @@ def _cell_html(plan: GridPlan, cell: GridCell, record: RunRecord | None, thumb: 
         select = (f'<label class="grid-select" title="Select for a side-by-side diff"><input type="checkbox" '
                   f'data-select-key="{key}" aria-label="Select prompt {cell.prompt_index + 1}, '
                   f'{escape(model.name)}, seed {cell.seed} for the diff"></label>')
-    return (f'<div class="grid-item" data-phase="{state}">'
+    seed = cell.seed if record is None or record.seed is None else record.seed
+    return (f'<div class="grid-item" data-phase="{state}" data-model-id="{escape(cell.model_id)}" '
+            f'data-seed="{seed}">'
             f'<button type="button" class="grid-open" data-cell-key="{key}" aria-label="{escape(label)}">'
             f'{face}</button>'
             f'{select}<div class="grid-caption">{escape(_caption(cell, record))}</div></div>')

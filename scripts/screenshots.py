@@ -1,4 +1,5 @@
-"""Screenshots of the app in real Chromium: desktop and phone widths, light and dark, after a real run.
+"""Screenshots of every tab in real Chromium (Generate, Compare and its diff view, Arena after a vote, Grid after
+a 2 x 3 x 2 run, History): desktop and phone widths, light and dark, after real runs.
 
     python scripts/screenshots.py --out /tmp/shots [--readme]
 
@@ -65,6 +66,35 @@ def shoot(out: Path, readme: bool) -> list[Path]:
                 path = out / f"compare-{name}-{scheme}.png"
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)
+                page.locator("#compare-diff-box").get_by_text("Diff two tiles").click()
+                page.locator("#compare-diff-show").click()
+                page.locator("#compare-diff .diff-view .diff-mode").first.wait_for(timeout=15_000)
+                page.locator("#compare-diff-box").scroll_into_view_if_needed()
+                path = out / f"compare-diff-{name}-{scheme}.png"
+                page.locator("#compare-diff-box").screenshot(path=str(path))
+                shots.append(path)
+
+                page.get_by_role("tab", name="Arena").click()
+                page.locator("#arena-prompt textarea").fill("a red fox in fresh snow")
+                page.locator("#arena-start").click()
+                page.wait_for_function("() => !document.querySelector('#arena-vote-a').disabled", timeout=30_000)
+                page.locator("#arena-vote-a").click()
+                page.locator("#arena-reveal-text").wait_for(timeout=10_000)
+                scroll_through(page)
+                path = out / f"arena-{name}-{scheme}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(path)
+
+                page.get_by_role("tab", name="Grid").click()
+                page.locator("#grid-prompts textarea").fill("a lighthouse at dusk\na bowl of ramen")
+                page.locator("#grid-seeds input, #grid-seeds textarea").first.fill("1, 2")
+                page.locator("#grid-run").click()
+                page.locator("#grid-progress", has_text="12 of 12").wait_for(timeout=90_000)
+                scroll_through(page)
+                path = out / f"grid-{name}-{scheme}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(path)
+
                 page.get_by_role("tab", name="History").click()
                 page.locator("#history-table tr[data-run-id]").first.click()
                 page.locator("#history-details .run-details[data-run-id]").wait_for(timeout=10_000)

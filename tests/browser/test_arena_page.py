@@ -74,6 +74,7 @@ def test_a_pool_of_one_model_is_refused_with_a_message_and_nothing_runs(page, ap
     page.locator("#arena-settings").get_by_text("Pool and prompt list").click()
     pool = page.locator("#arena-pool")
     boxes = pool.locator("input[type=checkbox]")
+    expect(pool.locator("input[type=checkbox]:checked").first).to_be_visible(timeout=10_000)
     first = next(i for i in range(boxes.count()) if boxes.nth(i).is_checked())
     for i in range(boxes.count()):
         if i != first and boxes.nth(i).is_checked():
