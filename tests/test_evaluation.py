@@ -11,7 +11,6 @@ import pytest
 from playground.evaluation import Evaluation, GridRequest
 from playground.grid_runner import GridRunner, GridState
 from playground.runs import Phase, RunRefused
-from playground.store import RunStore
 from tests.support import sandbox_service
 
 MODELS = ("bfl/flux-1-dev", "krea/krea-2/medium", "google/imagen-4")
