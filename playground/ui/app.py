@@ -26,6 +26,7 @@ from playground.evaluation import Evaluation
 from playground.ui.arena_tab import ARENA_CSS, ARENA_JS, build_arena_tab
 from playground.ui.compare_tab import build_compare_tab
 from playground.ui.diff_view import DIFF_CSS, DIFF_JS
+from playground.ui.field_errors import FIELD_ERRORS_CSS, FIELD_ERRORS_JS
 from playground.ui.grid_tab import GRID_CSS, GRID_JS, build_grid_tab
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import build_generate_tab
@@ -34,9 +35,11 @@ from playground.ui.models_refresh import ModelList, wire_model_refresh
 from playground.ui.private_files import PrivateFolders
 from playground.ui.webhook_receiver import WebhookReceiver
 from playground.ui.render import backend_banner, status_html
+from playground.ui.theme import A11Y_JS, FAVICON_PATH, theme
 from playground.ui.token_box import build_token_box
 
 STYLE_PATH = Path(__file__).with_name("style.css")
+COMPARE_STYLE_PATH = Path(__file__).with_name("compare.css")  # the Compare tab's layout
 OWNER_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 
 # Runs once when the page loads:
@@ -142,7 +145,7 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         wire_links(ctx, tabs, generate, compare)
         wire_model_refresh(ModelList(ctx, bundled, models), refresh_btn, banner, banner_html, generate, compare)
         demo.load(None, None, None, js=PAGE_JS)
-        for page_js in (DIFF_JS, GRID_JS, ARENA_JS):  # each wires its own delegated listeners, once
+        for page_js in (DIFF_JS, GRID_JS, ARENA_JS, FIELD_ERRORS_JS, A11Y_JS):  # each wires its listeners, once
             demo.load(None, None, None, js=page_js)
 
         # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
@@ -210,25 +213,6 @@ def wire_links(ctx: UIContext, tabs: gr.Tabs, generate, compare) -> None:
     ctx.demo.load(prefill, None, outputs, queue=False, api_visibility="private")
 
 
-def theme() -> gr.themes.Base:
-    # System fonts only: a web font would be an outbound request from every visitor's browser.
-    return gr.themes.Soft(
-        primary_hue="violet",
-        secondary_hue="sky",
-        neutral_hue="slate",
-        font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
-        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
-    ).set(
-        # Soft's pale violet primary button fails contrast with white text; a deeper violet passes.
-        button_primary_background_fill="*primary_600",
-        button_primary_background_fill_hover="*primary_700",
-        button_primary_background_fill_dark="*primary_600",
-        button_primary_background_fill_hover_dark="*primary_500",
-        button_primary_text_color="white",
-        button_primary_text_color_dark="white",
-    )
-
-
 def middleware(settings: Settings, backend: Backend | None) -> list[Middleware]:
     """ASGI layers in front of Gradio: private folders stay private; Krea's job calls reach the followers."""
     layers = [Middleware(PrivateFolders, folders=(settings.app.output_dir, PREVIEW_DIR, settings.app.data_dir))]
@@ -251,8 +235,9 @@ def launch_options(settings: Settings, backend: Backend | None = None) -> dict:
         # …but only for Gradio to copy them into its cache: direct reads by their own paths are refused.
         "app_kwargs": {"middleware": middleware(settings, backend)},
         "theme": theme(),
-        "css_paths": [str(STYLE_PATH)],
-        "css": "\n".join((DIFF_CSS, CONTACT_SHEET_CSS, GRID_CSS, ARENA_CSS)),
+        "favicon_path": str(FAVICON_PATH) if FAVICON_PATH.exists() else None,
+        "css_paths": [str(STYLE_PATH), str(COMPARE_STYLE_PATH)],
+        "css": "\n".join((DIFF_CSS, CONTACT_SHEET_CSS, GRID_CSS, ARENA_CSS, FIELD_ERRORS_CSS)),
         "enable_monitoring": False,
         "max_file_size": f"{settings.app.max_upload_mb}mb",  # Gradio refuses larger uploads (413) before reading
         "auth": list(settings.app.auth) or None,  # Gradio's own login page for the whole app and its API
