@@ -1,5 +1,6 @@
 """The Generate tab in real Chromium: what a person sees and clicks."""
 
+import re
 import time
 
 from playwright.sync_api import expect
@@ -69,6 +70,16 @@ def test_an_invalid_value_shows_the_fields_error_and_sends_nothing(page, app):
     assert error.get_attribute("data-field") == "width"
     assert "width" in error.inner_text() and "2368" in error.inner_text()
     assert len(app.engine.jobs) == before
+    # The field itself is marked, described by the message, and has the focus.
+    expect(page.locator("#width")).to_have_class(re.compile(r"\bfield-invalid\b"))
+    expect(width).to_have_attribute("aria-invalid", "true")
+    expect(width).to_have_attribute("aria-describedby", error.get_attribute("id"))
+    expect(width).to_be_focused()
+    assert page.locator(".field-invalid").count() == 1 and page.locator(".run-error").count() == 1
+    # Fixing it takes the mark away.
+    width.fill("1024")
+    expect(page.locator("#width")).not_to_have_class(re.compile(r"\bfield-invalid\b"))
+    expect(width).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_ctrl_enter_generates_from_another_field(page):
