@@ -35,10 +35,12 @@ from playground.ui.models_refresh import ModelList, wire_model_refresh
 from playground.ui.private_files import PrivateFolders
 from playground.ui.webhook_receiver import WebhookReceiver
 from playground.ui.render import backend_banner, status_html
+from playground.ui.shortcuts import FOCUS_JS, SHORTCUTS_CSS, SHORTCUTS_JS, shortcuts_html
 from playground.ui.theme import A11Y_JS, FAVICON_PATH, theme
 from playground.ui.token_box import build_token_box
 
 STYLE_PATH = Path(__file__).with_name("style.css")
+GENERATE_STYLE_PATH = Path(__file__).with_name("generate.css")  # the Generate tab's layout
 COMPARE_STYLE_PATH = Path(__file__).with_name("compare.css")  # the Compare tab's layout
 OWNER_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 
@@ -119,8 +121,9 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
                         concurrency_limit=settings.app.concurrency_limit,
                         evaluation=Evaluation(service, shared_leaderboard=settings.app.shared_leaderboard))
         with gr.Row(elem_id="header"):
-            gr.HTML('<div class="app-title"><span class="logo">◐</span> Krea Playground'
-                    '<span class="subtitle">text-to-image, every model, side by side</span></div>')
+            gr.HTML('<div class="app-title"><span class="logo" aria-hidden="true">◐</span> Krea Playground'
+                    '<span class="subtitle">text-to-image, every model, side by side</span>'
+                    + shortcuts_html() + '</div>')
             # Against Krea only: the sandbox serves the bundled catalog, so there is nothing newer to read.
             refresh_btn = gr.Button("↻ Refresh models", size="sm", elem_id="refresh-models", scale=0,
                                     min_width=150, visible=not backend.is_sandbox)
@@ -145,7 +148,8 @@ def build_demo(settings: Settings, backend: Backend, catalog: Catalog) -> tuple[
         wire_links(ctx, tabs, generate, compare)
         wire_model_refresh(ModelList(ctx, bundled, models), refresh_btn, banner, banner_html, generate, compare)
         demo.load(None, None, None, js=PAGE_JS)
-        for page_js in (DIFF_JS, GRID_JS, ARENA_JS, FIELD_ERRORS_JS, A11Y_JS):  # each wires its listeners, once
+        # Each wires its own delegated listeners, once.
+        for page_js in (DIFF_JS, GRID_JS, ARENA_JS, FIELD_ERRORS_JS, A11Y_JS, SHORTCUTS_JS, FOCUS_JS):
             demo.load(None, None, None, js=page_js)
 
         # The browser's private id, kept in its localStorage (encrypted with a secret that survives restarts):
@@ -236,8 +240,8 @@ def launch_options(settings: Settings, backend: Backend | None = None) -> dict:
         "app_kwargs": {"middleware": middleware(settings, backend)},
         "theme": theme(),
         "favicon_path": str(FAVICON_PATH) if FAVICON_PATH.exists() else None,
-        "css_paths": [str(STYLE_PATH), str(COMPARE_STYLE_PATH)],
-        "css": "\n".join((DIFF_CSS, CONTACT_SHEET_CSS, GRID_CSS, ARENA_CSS, FIELD_ERRORS_CSS)),
+        "css_paths": [str(STYLE_PATH), str(GENERATE_STYLE_PATH), str(COMPARE_STYLE_PATH)],
+        "css": "\n".join((DIFF_CSS, CONTACT_SHEET_CSS, GRID_CSS, ARENA_CSS, FIELD_ERRORS_CSS, SHORTCUTS_CSS)),
         "enable_monitoring": False,
         "max_file_size": f"{settings.app.max_upload_mb}mb",  # Gradio refuses larger uploads (413) before reading
         "auth": list(settings.app.auth) or None,  # Gradio's own login page for the whole app and its API

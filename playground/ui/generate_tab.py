@@ -45,10 +45,6 @@ EXAMPLES = [
 ]
 DEFAULT_MODEL = "bfl/flux-1-dev"
 # On a phone the result column sits below the form: bring the status card into view when a run starts.
-SCROLL_TO_STATUS_JS = ("() => { if (window.innerWidth < 768) "
-                       "document.getElementById('status')?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
-
-
 def default_side(model: Model, name: str) -> int:
     """The width or height the form starts with: the model's default, else 1024."""
     param = model.param(name)
@@ -110,7 +106,7 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
     default = next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
     with gr.Row(equal_height=False, elem_id="generate-row"):
-        with gr.Column(scale=5, min_width=320):
+        with gr.Column(scale=5, min_width=320, elem_id="generate-form"):
             # lines=1 (growing to 8 as the text wraps) is what makes Gradio submit on Enter.
             prompt = gr.Textbox(label="Prompt", lines=1, max_lines=8, elem_id="prompt", autofocus=True,
                                 placeholder="Describe the image you want…  (Enter to generate)")
@@ -145,10 +141,12 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
                     advanced[name] = ParamForm.make_component(declared, name, default)
             gr.Examples(EXAMPLES, inputs=[prompt], label="Try a prompt", elem_id="examples")
 
-        with gr.Column(scale=6, min_width=320):
+        with gr.Column(scale=6, min_width=320, elem_id="generate-result"):
             status = gr.HTML(status_html(None), elem_id="status")
-            image = gr.Image(label="Result", format="jpeg", type="filepath", elem_id="result-image",
-                             interactive=False, buttons=["download", "fullscreen"], height=560)
+            # No visible label: the status card above names the run; the label sat over the picture.
+            image = gr.Image(label="Result", show_label=False, format="jpeg", type="filepath",
+                             elem_id="result-image", interactive=False, buttons=["download", "fullscreen"],
+                             height=560)
             with gr.Row(elem_id="share-row"):
                 copy_link = gr.Button("Copy link to this setup", size="sm", elem_id="copy-link", scale=0,
                                       min_width=200)
@@ -259,7 +257,6 @@ def build_generate_tab(ctx: UIContext) -> GenerateTab:
           api_visibility="private",
           show_progress="hidden")
 
-    generate_btn.click(None, None, None, js=SCROLL_TO_STATUS_JS)
     query.change(None, query, link_box, js=SHOW_LINK_JS, api_visibility="private")
 
     def link_query(model_id: str, prompt_text: str, *values) -> str:
