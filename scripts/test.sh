@@ -30,6 +30,25 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 
+# The accessibility test injects axe-core into the page (tests/browser/test_accessibility.py); npm fetches it once.
+AXE_VERSION=4.14.1
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ] || \
+   ! grep -q "\"version\": \"$AXE_VERSION\"" .cache/axe/node_modules/axe-core/package.json 2>/dev/null; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "Installing Debian npm for the accessibility test..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q npm >/dev/null
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    echo "Installing axe-core $AXE_VERSION for the accessibility test..."
+    npm install --prefix .cache/axe --no-save --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
+  else
+    echo "NOTE: npm is missing and this is not root: the accessibility test will be skipped (fails under CI=true)." >&2
+    echo "      Install Node.js and npm, e.g.: sudo apt-get install -y npm" >&2
+  fi
+fi
+
 # Into .venv, the same one scripts/run.sh uses (system Pythons may refuse pip: PEP 668). $PYTHON picks the base.
 source scripts/bootstrap.sh requirements-dev.txt
 

@@ -80,7 +80,7 @@ ARENA_CSS = """
 .arena-plot circle { fill: var(--color-accent); }
 .arena-board td.num, .arena-matrix td { text-align: right; font-variant-numeric: tabular-nums; }
 .arena-board td.rank { font-weight: 700; }
-.arena-matrix td small { opacity: .75; margin-left: .25rem; }
+.arena-matrix td small { margin-left: .25rem; }  /* no opacity: faded text fails contrast on the tints */
 .arena-matrix td.none { text-align: center; color: var(--body-text-color-subdued); }
 .arena-method, .arena-empty, .arena-keys { font-size: .85rem; color: var(--body-text-color-subdued); }
 """
