@@ -83,13 +83,6 @@ GRID_JS = """
           : b.removeAttribute('aria-current');
       });
     }
-    const note = document.querySelector('#grid-preflight [data-field]');
-    const field = note ? note.dataset.field : '';
-    document.querySelectorAll('#tab-grid [aria-invalid="true"]').forEach((el) => {
-      if (!field || !el.closest('#' + CSS.escape(field))) el.removeAttribute('aria-invalid');
-    });
-    if (field) document.querySelectorAll(`#${CSS.escape(field)} textarea, #${CSS.escape(field)} input`)
-      .forEach((el) => el.setAttribute('aria-invalid', 'true'));
   };
   let queued = false;
   new MutationObserver((records) => {
@@ -101,7 +94,6 @@ GRID_JS = """
 }
 """
 
-_FIELDS = ", ".join(f'body:has(#grid-preflight [data-field="{f}"]) #{f}' for f in FIELD_LABELS if f != "grid")
 GRID_CSS = """
 /* ---- Grid tab (playground/ui/grid_tab.py) ------------------------------------------------------------- */
 #grid-actions { flex-wrap: wrap; gap: 8px; }
@@ -134,7 +126,6 @@ GRID_CSS = """
 .grid-cell-caption { font-size: .9rem; display: flex; flex-direction: column; gap: .3rem; }
 .grid-cell-caption .grid-cell-prompt { overflow-wrap: anywhere; }
 .grid-cell-caption .grid-cell-facts { color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
-""" + _FIELDS + """ { outline: 2px solid #ef4444; outline-offset: 2px; border-radius: var(--radius-lg); }
 @media (max-width: 640px) {
   #grid-actions > button { flex: 1 1 40%; min-width: 0; }
   #grid-sheet-actions > * { flex: 1 1 100%; min-width: 0; }
