@@ -5,8 +5,10 @@ import json
 import zipfile
 
 from playground.catalog import load_catalog, validate_params
-from playground.compare import MANIFEST_FORMAT, MANIFEST_VERSION, SharedSettings, adapt, export_zip, preflight
-from playground.runs import Phase, RunRecord, RunUpdate
+from playground.compare import MANIFEST_FORMAT, MANIFEST_VERSION, SharedSettings, adapt, export_zip, preflight, \
+    results_table
+from playground.krea.errors import ErrorKind
+from playground.runs import Phase, RunError, RunRecord, RunUpdate
 
 CATALOG = load_catalog()
 
@@ -65,3 +67,16 @@ def test_the_zip_manifest_says_what_it_is_so_it_can_be_opened_again(tmp_path):
     assert manifest["api_base"] == "http://127.0.0.1:9"
     assert manifest["runs"][0]["request"] == {"method": "POST", "endpoint": flux.path,
                                               "body": {"prompt": "a fox", "seed": 3}}
+
+
+def test_the_results_table_draws_every_column_escaped_and_says_when_there_is_nothing_yet():
+    from playground.ui.compare_tab import frame_html  # (imports Gradio)
+
+    assert "No results yet" in frame_html(None) and frame_html(results_table([])) == frame_html(None)
+    flux = CATALOG.get("bfl/flux-1-dev")
+    failed = RunUpdate(model_id=flux.id, phase=Phase.FAILED, label="Failed", job_id="job-1", seed=4,
+                       error=RunError(ErrorKind.INVALID, "bad <prompt> & more"), params={"prompt": "a fox"})
+    html = frame_html(results_table([RunRecord.from_update(failed, flux, notes=("steps 500 → 100",))]))
+    assert "<th" in html and html.count("<tr") == 2 and 'data-status="failed"' in html
+    assert "bad &lt;prompt&gt; &amp; more" in html and "steps 500 → 100" in html and "<code>job-1</code>" in html
+    assert "nan" not in html.lower()  # unknown times are blank cells

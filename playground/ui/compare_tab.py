@@ -51,10 +51,17 @@ BUNDLE_MAX_AGE_S = 24 * 3600
 # --- HTML fragments --------------------------------------------------------------------------------------------
 
 def tile_html(model, update: RunUpdate, notes, expected_seconds: float | None) -> str:
-    adapted = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    """A tile's head (the model, its status card) and foot (any error, then how the shared settings were adapted
+    to the model). compare.css sets the foot under the image, so the images of a row line up."""
     return (f'<div class="tile-head"><b>{escape(model.name)}</b> <span class="muted">{escape(model.provider)}'
-            f"</span></div>" + status_html(update, expected_seconds)
-            + (f'<ul class="tile-notes">{adapted}</ul>' if adapted else ""))
+            f"</span></div>" + status_html(replace(update, error=None), expected_seconds)
+            + tile_foot_html(update.error, notes))
+
+
+def tile_foot_html(error: RunError | None, notes) -> str:
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return ('<div class="tile-foot">' + (error_html(error) if error is not None else "")
+            + (f'<ul class="tile-notes">{items}</ul>' if items else "") + "</div>")
 
 
 def preflight_html(text: str, warn: bool = False) -> str:
@@ -90,13 +97,12 @@ def past_update(record: RunRecord) -> RunUpdate:
 
 
 def past_tile_html(record: RunRecord, model: Model | None) -> str:
-    """A tile's head and status card for a saved run. Nothing ticks: it is not running here."""
+    """A tile's head, status card and foot for a saved run. Nothing ticks: it is not running here."""
     provider = model.provider if model is not None else "no longer in this playground's catalog"
     head = (f'<div class="tile-head"><b>{escape(record.model_name)}</b> <span class="muted">{escape(provider)}'
             "</span></div>")
-    card = re.sub(r' data-tick="[^"]*"', "", status_html(past_update(record)))
-    notes = "".join(f"<li>{escape(n)}</li>" for n in record.notes)
-    return head + card + (f'<ul class="tile-notes">{notes}</ul>' if notes else "")
+    card = re.sub(r' data-tick="[^"]*"', "", status_html(replace(past_update(record), error=None)))
+    return head + card + tile_foot_html(record.error, record.notes)
 
 
 def _when(started_at: str) -> str:
@@ -142,6 +148,43 @@ def regression_html(frame: pd.DataFrame, done: bool) -> str:
         and (frame["old status"] == frame["new status"]).all()
     state = "ok" if same else ("warn" if done else "running")
     return f'<div class="regression-summary {state}"><b>Old vs new</b> · {escape(text)}</div>'
+
+
+RESULTS_EMPTY = ("No results yet. Press Compare: each model's status, queue and run time, cost, size, seed, job id, "
+                 "notes and any error are listed here.")
+
+
+def _column_class(name: str) -> str:
+    return "col-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _cell_text(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}" if column.endswith(" s") else f"{value:g}"
+    return str(value)
+
+
+def frame_html(frame: pd.DataFrame | None, empty: str = RESULTS_EMPTY) -> str:
+    """A results frame as a plain HTML table: every row drawn (no virtual scrolling), one-line headers, long
+    notes and errors wrapped in their cells; `empty` when there are no rows yet."""
+    if frame is None or frame.empty:
+        return f'<div class="results-empty">{escape(empty)}</div>'
+    columns = [str(c) for c in frame.columns]
+    numeric = {c for c in columns if c.endswith((" s", " $")) or c == "seed"}
+    classes = {c: _column_class(c) + (" num" if c in numeric else "") for c in columns}
+    head = "".join(f'<th scope="col" class="{classes[c]}">{escape(c)}</th>' for c in columns)
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        cells = {c: _cell_text(c, v) for c, v in zip(columns, values)}
+        status = (cells.get("status") or cells.get("new status") or "").lower()
+        body = "".join(
+            f'<td class="{classes[c]}">' + (f"<code>{escape(t)}</code>" if c == "job id" and t else escape(t))
+            + "</td>" for c, t in cells.items())
+        rows.append(f'<tr data-status="{escape(status)}">{body}</tr>')
+    return (f'<div class="results-wrap"><table class="results-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 # --- numbers from the form and from links ----------------------------------------------------------------------
@@ -209,8 +252,8 @@ class CompareTile:
     head: gr.HTML
     before: gr.Image  # the saved run's image, beside the new one during a re-run
     picture: gr.Image
-    stop: gr.Button
-    use_as_reference: gr.Button  # the tile's image joins the shared references, for the next comparison
+    stop: gr.Button  # shown while the tile runs
+    use_as_reference: gr.Button  # shown once it has an image: the image joins the next comparison's references
 
 
 @dataclass
@@ -261,7 +304,9 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                               interactive=False, scale=0, min_width=230)
 
     tiles: list[CompareTile] = []
-    with gr.Row(elem_id="tile-grid"):  # a CSS grid: equal tiles that wrap, whatever the number of models
+    # A CSS grid (compare.css) whose rows hold equal numbers of tiles; each tile's parts (name, status card,
+    # images, notes, buttons) line up across a row.
+    with gr.Row(elem_id="tile-grid"):
         for index in range(MAX_MODELS):
             with gr.Column(visible=False, min_width=220, elem_classes=["tile"], elem_id=f"tile-{index}") as column:
                 head = gr.HTML(elem_id=f"tile-{index}-status")
@@ -274,7 +319,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                                        min_width=100, elem_id=f"tile-{index}-image")
                 with gr.Row(elem_classes=["tile-actions"]):
                     stop = gr.Button("Stop", size="sm", variant="secondary", elem_id=f"tile-{index}-stop")
-                    use = gr.Button("Use as reference", size="sm", variant="secondary",
+                    use = gr.Button("Use as reference", size="sm", variant="secondary", visible=False,
                                     elem_id=f"tile-{index}-use-as-reference")
             tiles.append(CompareTile(column, head, before, picture, stop, use))
 
@@ -282,10 +327,14 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
     with gr.Accordion("Results", open=True, elem_id="compare-results"):
         with gr.Column(visible=False, elem_id="compare-regression-box") as regression_box:
             regression_note = gr.HTML(elem_id="compare-regression-summary")
-            regression = gr.Dataframe(elem_id="compare-regression", interactive=False, wrap=True)
-        table = gr.Dataframe(elem_id="compare-table", interactive=False, wrap=True)
+            regression = gr.HTML(frame_html(None), elem_id="compare-regression")
+        # An HTML table that fits the page, from the same frame the CSV is made of (Gradio's Dataframe scrolled
+        # the notes and errors out of sight and drew a tall header, and "1 2 3" before the first run).
+        table = gr.HTML(frame_html(None), elem_id="compare-table")
+        # Bars in tile order (the `sort` list is set with each value); labels at 45° stay apart on a phone.
+        # Hidden until the first comparison ends (an empty plot is a blank box).
         chart = gr.BarPlot(x="model", y="seconds", color="part", title="Time per model (queue + run)",
-                           elem_id="compare-chart", height=260, x_label_angle=-30)
+                           elem_id="compare-chart", height=260, x_label_angle=-45, visible=False)
         with gr.Row():
             csv_btn = gr.DownloadButton("Download table (CSV)", elem_id="compare-csv", interactive=False)
             zip_btn = gr.DownloadButton("Download images + manifest (ZIP)", elem_id="compare-zip",
@@ -313,7 +362,8 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                               "same requests again to see what changed.</div>", elem_id="compare-bundle-note")
     past = gr.State(None)  # the records shown by show_past: what a re-run sends again and compares with
 
-    tile_outputs = [c for t in tiles for c in (t.column, t.head, t.before, t.picture)]
+    tile_outputs = [c for t in tiles
+                    for c in (t.column, t.head, t.before, t.picture, t.stop, t.use_as_reference)]
     results = [table, chart, csv_btn, zip_btn]
     code_outputs = [code_accordion, *code_boxes.values()]
     past_view = [past, past_bar, past_note, rerun_btn, regression_box, regression_note, regression]
@@ -330,6 +380,10 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
         for language, box in code_boxes.items():
             values[box] = comparison_snippet(language, base_url, calls) if calls else ""
         return values
+
+    def chart_update(timings: pd.DataFrame) -> dict:
+        """The timing chart with its bars in tile order (Gradio's default sorts the models by name)."""
+        return gr.update(value=timings, visible=True, sort=list(dict.fromkeys(timings["model"])))
 
     def export_values(records: list[RunRecord], out_dir: Path, base_url: str) -> dict:
         try:
@@ -359,23 +413,25 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
             before = old[index] if old is not None and index < len(old) else None
             values[tile.column] = gr.update(visible=True)
             values[tile.head] = tile_html(item.model, update, item.notes, expected[item.model.id])
+            values[tile.stop] = gr.update(visible=not update.is_terminal)
+            values[tile.use_as_reference] = gr.update(visible=bool(update.image_path))
             values[tile.before] = (gr.update(visible=True, value=before.image_path) if before is not None
                                    else gr.update(visible=False, value=None))
             # Always the current picture: Gradio's diffing sends only changes (skipped image updates raced in
             # the browser and a tile could lose its final image).
             values[tile.picture] = gr.update(value=update.picture, show_label=before is not None)
         records = snapshot.records(list(plan.adapted), plan.group_id)
-        values[table] = results_table(records)
+        values[table] = frame_html(results_table(records))
         timings = timing_frame(records)
         # The chart is drawn once, complete: a Gradio plot that first receives an empty frame never draws bars
         # afterwards (seen in Chromium with gradio 6.31).
         if done and not timings.empty:
-            values[chart] = gr.update(value=timings, visible=True)
+            values[chart] = chart_update(timings)
         if done:
             values.update(export_values(records, out_dir, base_url))
         if old is not None:
             frame = regression_table(old, records, verdict)
-            values[regression] = frame
+            values[regression] = frame_html(frame)
             values[regression_note] = regression_html(frame, done)
         return values
 
@@ -506,11 +562,13 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
             record = shown[index]
             values[tile.column] = gr.update(visible=True)
             values[tile.head] = past_tile_html(record, ctx.catalog.find(record.model_id))
+            values[tile.stop] = gr.update(visible=False)
+            values[tile.use_as_reference] = gr.update(visible=bool(record.image_path))
             values[tile.before] = gr.update(visible=False, value=None)
             values[tile.picture] = gr.update(value=record.image_path, show_label=False)
-        values[table] = results_table(shown)
+        values[table] = frame_html(results_table(shown))
         timings = timing_frame(shown)
-        values[chart] = gr.update(value=timings, visible=True) if not timings.empty else gr.update(visible=False)
+        values[chart] = chart_update(timings) if not timings.empty else gr.update(visible=False)
         api_base = str(settings.get("api_base") or ctx.backend.base_url)
         values.update(export_values(shown, Path(tempfile.mkdtemp(prefix="compare-")), api_base))
         values.update(code_values(api_base, [(r.request_path, r.params) for r in shown]))

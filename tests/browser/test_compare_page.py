@@ -271,3 +271,121 @@ def test_the_diff_view_opens_on_two_tiles_with_a_wipe_and_a_heatmap(page):
     expect(view).to_contain_text("of pixels differ")
     names = page.locator("#tile-0-status b").first.inner_text()
     expect(view).to_contain_text(names)
+
+
+# --- layout: tiles, buttons, table, chart, phone -------------------------------------------------------------------
+
+def tile_rows(page):
+    """The tiles on show grouped into rows by their top edge: [[(index, box), ...], ...]."""
+    rows: dict[int, list] = {}
+    for index in range(8):
+        tile = page.locator(f"#tile-{index}")
+        if tile.count() and tile.is_visible():
+            box = tile.bounding_box()
+            rows.setdefault(round(box["y"]), []).append((index, box))
+    return [rows[top] for top in sorted(rows)]
+
+
+def set_models(page, names):
+    """Tick exactly these models (by their labels) in the Compare form."""
+    boxes = page.locator("#compare-models label")
+    for i in range(boxes.count()):
+        label = boxes.nth(i)
+        ticked = label.locator("input").is_checked()
+        if ticked != (label.inner_text().strip() in names):
+            label.click()
+    expect(page.locator("#compare-models label:has(input:checked)")).to_have_count(len(names))
+
+
+def test_five_tiles_fill_rows_evenly_with_their_images_side_by_side(page):
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    run_compare(page, "a lighthouse at dusk")
+    rows = tile_rows(page)
+    assert sorted(len(row) for row in rows) == [2, 3]  # 3 + 2, not 4 + 1
+    for row in rows:  # notes and status cards differ from tile to tile; the images still line up
+        tops = [page.locator(f"#tile-{index}-image").bounding_box()["y"] for index, _ in row]
+        assert max(tops) - min(tops) <= 2, tops
+        assert len({round(box["height"]) for _, box in row}) == 1
+
+
+MORE_MODELS = ["Krea 2 Large", "Krea 2 Medium Turbo", "Flux 1.1 Pro"]
+DEFAULT_NAMES = ["Krea 2 Medium", "Flux", "Nano Banana Pro", "Seedream 4", "GPT Image 2"]
+
+
+def test_two_to_eight_tiles_make_rows_of_equal_count_give_or_take_one(page):
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a kite over the dunes")
+    expected = {2: [2], 3: [3], 4: [4], 6: [3, 3], 7: [4, 3], 8: [4, 4]}
+    for count, sizes in expected.items():
+        set_models(page, (DEFAULT_NAMES + MORE_MODELS)[:count])
+        page.get_by_role("button", name="Compare", exact=True).click()
+        page.locator("#compare-preflight", has_text="Finished in").wait_for(timeout=60_000)
+        wait_for(lambda: sum(len(r) for r in tile_rows(page)) == count, timeout=10, what=f"{count} tiles")
+        assert [len(row) for row in tile_rows(page)] == sizes, count
+
+
+def test_stop_shows_only_on_running_tiles_and_use_as_reference_only_on_tiles_with_an_image(page, app):
+    app.backend.sandbox.set_fault(Fault(kind="hang", model="openai/gpt-image-2"))
+    open_compare(page)
+    page.locator("#compare-prompt textarea").fill("a night market")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    wait_for(lambda: [tile_phase(page, i) for i in range(4)] == ["done"] * 4, what="four finished tiles")
+    for index in range(4):
+        expect(page.locator(f"#tile-{index}-stop")).to_be_hidden()
+        expect(page.locator(f"#tile-{index}-use-as-reference")).to_be_visible()
+    expect(page.locator("#tile-4-stop")).to_be_visible()  # still running
+    expect(page.locator("#tile-4-use-as-reference")).to_be_hidden()
+    page.locator("#tile-4-stop").click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    expect(page.locator("#tile-4-stop")).to_be_hidden()
+    expect(page.locator("#tile-4-use-as-reference")).to_be_hidden()  # cancelled: no final image
+
+
+def test_the_results_table_fits_the_page_with_its_notes_and_errors_and_says_when_it_is_empty(page, app):
+    app.backend.sandbox.set_fault(Fault(kind="job_fails", model="google/nano-banana-pro",
+                                        reason="The provider rejected the request after a moderation review."))
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    open_compare(page)
+    table = page.locator("#compare-table")
+    expect(table).to_contain_text("No results yet")
+    assert "1" not in table.inner_text()  # no placeholder headers
+    page.locator("#compare-prompt textarea").fill("a lighthouse at dusk")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+    expect(table.locator("tbody tr")).to_have_count(5)
+    wrap = table.locator(".results-wrap")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")  # nothing hidden behind a sideways scroll
+    error = table.locator('tr[data-status="failed"] td.col-error')
+    expect(error).to_contain_text("moderation review")
+    expect(table.locator("td.col-notes").first).to_contain_text("sent as")
+    assert table.locator("thead").bounding_box()["height"] < 40  # one line of headers
+    for cell in (error, table.locator("td.col-notes").first):
+        assert wrap.bounding_box()["x"] + wrap.bounding_box()["width"] >= cell.bounding_box()["x"] + \
+            cell.bounding_box()["width"] - 1
+
+
+def test_the_timing_chart_keeps_tile_order(page):
+    run_compare(page, "a kite in the rain")
+    labels = page.locator("#compare-chart .role-axis-label text")
+    labels.first.wait_for(timeout=10_000)
+    placed = [(t.bounding_box()["x"], t.text_content()) for t in labels.all()]
+    names = [name for _, name in sorted(placed) if name in DEFAULT_NAMES]
+    assert names == DEFAULT_NAMES
+
+
+def test_on_a_phone_the_compare_tab_never_scrolls_sideways(browser, app):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(app.url)
+        open_compare(page)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.locator("#compare-prompt textarea").fill("a lighthouse at dusk")
+        page.locator("#compare-btn").click()
+        page.locator("#compare-preflight", has_text="Finished").wait_for(timeout=60_000)
+        page.locator("#compare-chart g.mark-rect path").first.wait_for(timeout=10_000)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert [len(row) for row in tile_rows(page)] == [1] * 5  # one column of tiles
+    finally:
+        context.close()
