@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 DEFAULT_INTERVAL_S = 3600.0
 PREVIEW_DIR_NAME = PREVIEW_DIR.name  # "krea-playground-previews"
-BUNDLE_DIR_NAME = "krea-playground-bundles"  # playground.ui.compare_tab.BUNDLE_ROOT
+BUNDLE_DIR_NAME = "krea-playground-bundles"  # playground.ui.compare_forms.BUNDLE_ROOT
 EXPORT_DIR = re.compile(r"compare-[A-Za-z0-9_]{8}")  # tempfile.mkdtemp's names: prefix + 8 random characters
 
 # Walk by directory file descriptor (as shutil.rmtree does) where the platform allows: nothing can be swapped

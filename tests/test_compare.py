@@ -70,7 +70,7 @@ def test_the_zip_manifest_says_what_it_is_so_it_can_be_opened_again(tmp_path):
 
 
 def test_the_results_table_draws_every_column_escaped_and_says_when_there_is_nothing_yet():
-    from playground.ui.compare_tab import frame_html  # (imports Gradio)
+    from playground.ui.compare_render import frame_html  # (imports Gradio)
 
     assert "No results yet" in frame_html(None) and frame_html(results_table([])) == frame_html(None)
     flux = CATALOG.get("bfl/flux-1-dev")

@@ -9,240 +9,47 @@ models" sends its exact requests again and sets each new image beside the old on
 from __future__ import annotations
 
 import logging
-import math
-import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from playground.bundles import IDENTICAL_VERDICTS, BundleError, image_verdict, read_bundle, regression_summary, \
-    regression_table
-from playground.catalog import Model, estimate_usd
-from playground.compare import GUIDANCE_NAMES, MAX_MODELS, MIN_MODELS, STEP_NAMES, CompareSnapshot, export_csv, \
+from playground.bundles import BundleError, image_verdict, read_bundle, regression_table
+from playground.compare import MAX_MODELS, MIN_MODELS, CompareSnapshot, export_csv, \
     export_zip, results_table, timing_frame
 from playground.journal import off_the_loop
 from playground.krea.errors import ErrorKind
 from playground.recipes import CompareRecipe, RecipeError, compare_query
 from playground.references import BadReference
-from playground.runs import RunError, RunRecord, RunRefused, RunTimings, RunUpdate
+from playground.runs import RunError, RunRecord, RunRefused
 from playground.service import COMPARE_PREFIX, ComparisonPlan, ComparisonRequest, tile_key
 from playground.snippets import LANGUAGE_LABELS, LANGUAGES, comparison_snippet
 from playground.ui.context import UIContext
 from playground.ui.generate_tab import CODE_LANGUAGES, COPY_LINK_JS, SHOW_LINK_JS
 from playground.ui.compare_diff import build_compare_diff
 from playground.ui.references_box import build_references_box, gallery_paths, reference_error, reference_set
-from playground.ui.render import error_html, status_html
+from playground.ui.compare_forms import bundle_folder, text_number, whole_number, form_recipe, past_recipe
+from playground.ui.compare_render import (
+    bundle_error_html,
+    frame_html,
+    past_note_html,
+    past_tile_html,
+    preflight_html,
+    reference_plan_html,
+    regression_html,
+    tile_html,
+)
+from playground.ui.render import error_html
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS = ["krea/krea-2/medium", "bfl/flux-1-dev", "google/nano-banana-pro", "bytedance/seedream-4",
                   "openai/gpt-image-2"]
-BUNDLE_ROOT = Path(tempfile.gettempdir()) / "krea-playground-bundles"  # opened ZIPs' images (a temp dir: servable)
-BUNDLE_MAX_AGE_S = 24 * 3600
-
-# --- HTML fragments --------------------------------------------------------------------------------------------
-
-def tile_html(model, update: RunUpdate, notes, expected_seconds: float | None) -> str:
-    """A tile's head (the model, its status card) and foot (any error, then how the shared settings were adapted
-    to the model). compare.css sets the foot under the image, so the images of a row line up."""
-    return (f'<div class="tile-head"><b>{escape(model.name)}</b> <span class="muted">{escape(model.provider)}'
-            f"</span></div>" + status_html(replace(update, error=None), expected_seconds)
-            + tile_foot_html(update.error, notes))
-
-
-def tile_foot_html(error: RunError | None, notes) -> str:
-    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
-    return ('<div class="tile-foot">' + (error_html(error) if error is not None else "")
-            + (f'<ul class="tile-notes">{items}</ul>' if items else "") + "</div>")
-
-
-def preflight_html(text: str, warn: bool = False) -> str:
-    return f'<div class="preflight{" warn" if warn else ""}">{escape(text)}</div>'
-
-
-def reference_plan_html(plan: ComparisonPlan) -> str:
-    """With shared pictures: what each model will do with them, before anything is sent."""
-    if plan.references is None or plan.references.is_empty:
-        return ""
-    items, extra = [], 0.0
-    for a in plan.adapted:
-        base, now = a.model.price.usd, estimate_usd(a.model, a.params)
-        price = ""
-        if base is not None and now is not None and abs(now - base) > 1e-9:
-            extra += now - base
-            price = f" · ${now:.3f} with them (${base:.3f} without)"
-        items.append(f"<li><b>{escape(a.model.name)}</b>: {escape('; '.join(a.notes) or 'uses them as given')}"
-                     f"{escape(price)}</li>")
-    added = f'<div class="muted">The pictures add ≈ ${extra:.3f} in all.</div>' if extra else ""
-    return f'<ul class="reference-notes" id="compare-reference-plan">{"".join(items)}</ul>{added}'
-
-
-def past_update(record: RunRecord) -> RunUpdate:
-    """A finished run as the last update it had, for the status card of a tile that shows a past comparison."""
-    label = record.status_word if record.is_terminal else "Unfinished when saved"
-    return RunUpdate(model_id=record.model_id, phase=record.phase, label=label, run_id=record.run_id,
-                     started_at=record.started_at, backend=record.backend, status=record.status,
-                     job_id=record.job_id, seed=record.seed,
-                     timings=RunTimings(elapsed=record.total_s or 0.0, queue=record.queue_s, run=record.run_s),
-                     image_path=record.image_path, image_size=record.image_size, error=record.error,
-                     params=dict(record.params))
-
-
-def past_tile_html(record: RunRecord, model: Model | None) -> str:
-    """A tile's head, status card and foot for a saved run. Nothing ticks: it is not running here."""
-    provider = model.provider if model is not None else "no longer in this playground's catalog"
-    head = (f'<div class="tile-head"><b>{escape(record.model_name)}</b> <span class="muted">{escape(provider)}'
-            "</span></div>")
-    card = re.sub(r' data-tick="[^"]*"', "", status_html(replace(past_update(record), error=None)))
-    return head + card + tile_foot_html(record.error, record.notes)
-
-
-def _when(started_at: str) -> str:
-    return started_at[:16].replace("T", " ") + " UTC" if len(started_at) >= 16 else ""
-
-
-def past_note_html(records: list[RunRecord], settings: dict, catalog) -> str:
-    """What is on screen (a saved comparison: where from, prompt, seed, when) and what a re-run would send."""
-    prompt = str(settings.get("prompt") or (records[0].prompt if records else ""))
-    seeds = sorted({r.seed for r in records if r.seed is not None})
-    facts = [f"{len(records)} runs", f"“{prompt[:140]}{'…' if len(prompt) > 140 else ''}”"]
-    if len(seeds) == 1:
-        facts.append(f"seed {seeds[0]}")
-    started = sorted(r.started_at for r in records if r.started_at)
-    if started and _when(started[0]):
-        facts.append(_when(started[0]))
-    backends = sorted({r.backend for r in records if r.backend})
-    if backends:
-        facts.append(" + ".join(backends))
-    source = str(settings.get("source") or "from History")
-    models = [catalog.find(r.model_id) for r in records]
-    cost = sum(m.price.usd for m in models if m is not None and m.price.usd is not None)
-    unpriced = [m.name for m in models if m is not None and m.price.usd is None]
-    gone = [r.model_name for r, m in zip(records, models) if m is None]
-    estimate = f"≈ ${cost:.3f}" + (f" + {len(unpriced)} unpriced ({', '.join(unpriced)})" if unpriced else "")
-    warning = (f'<div class="past-warn">Not in today\'s catalog (a re-run will be refused): {escape(", ".join(gone))}'
-               "</div>" if gone else "")
-    return (f'<div class="past-note"><b>Saved comparison</b> <span class="muted">({escape(source)})</span> · '
-            + " · ".join(escape(f) for f in facts)
-            + f'<div class="muted">Re-run sends these {len(records)} requests again exactly as saved (same bodies, '
-              f"same seeds) and sets each new image beside the old one. {escape(estimate)} · no budget cap.</div>"
-            + warning + "</div>")
-
-
-def bundle_error_html(message: str) -> str:
-    return (f'<div class="run-error" role="alert" data-kind="invalid" data-field="bundle"><b>Can\'t open this '
-            f"file</b><div>{escape(message)}</div></div>")
-
-
-def regression_html(frame: pd.DataFrame, done: bool) -> str:
-    text = regression_summary(frame)
-    same = done and bool(len(frame)) and frame["image"].isin(IDENTICAL_VERDICTS).all() \
-        and (frame["old status"] == frame["new status"]).all()
-    state = "ok" if same else ("warn" if done else "running")
-    return f'<div class="regression-summary {state}"><b>Old vs new</b> · {escape(text)}</div>'
-
-
-RESULTS_EMPTY = ("No results yet. Press Compare: each model's status, queue and run time, cost, size, seed, job id, "
-                 "notes and any error are listed here.")
-
-
-def _column_class(name: str) -> str:
-    return "col-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _cell_text(column: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.2f}" if column.endswith(" s") else f"{value:g}"
-    return str(value)
-
-
-def frame_html(frame: pd.DataFrame | None, empty: str = RESULTS_EMPTY) -> str:
-    """A results frame as a plain HTML table: every row drawn (no virtual scrolling), one-line headers, long
-    notes and errors wrapped in their cells; `empty` when there are no rows yet."""
-    if frame is None or frame.empty:
-        return f'<div class="results-empty">{escape(empty)}</div>'
-    columns = [str(c) for c in frame.columns]
-    numeric = {c for c in columns if c.endswith((" s", " $")) or c == "seed"}
-    classes = {c: _column_class(c) + (" num" if c in numeric else "") for c in columns}
-    head = "".join(f'<th scope="col" class="{classes[c]}">{escape(c)}</th>' for c in columns)
-    rows = []
-    for values in frame.itertuples(index=False, name=None):
-        cells = {c: _cell_text(c, v) for c, v in zip(columns, values)}
-        status = (cells.get("status") or cells.get("new status") or "").lower()
-        body = "".join(
-            f'<td class="{classes[c]}">' + (f"<code>{escape(t)}</code>" if c == "job id" and t else escape(t))
-            + "</td>" for c, t in cells.items())
-        rows.append(f'<tr data-status="{escape(status)}">{body}</tr>')
-    return (f'<div class="results-wrap"><table class="results-table"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
-
-
-# --- numbers from the form and from links ----------------------------------------------------------------------
-
-def _whole(value: Any) -> int | None:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) and number.is_integer() else None
-
-
-def _decimal(value: Any) -> float | None:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _text_number(value: Any) -> str:
-    """What a Steps/Guidance text box shows for a number ("" means each model's default)."""
-    number = _decimal(value)
-    return "" if number is None else (str(int(number)) if number.is_integer() else f"{number:g}")
-
-
-def form_recipe(prompt: str, model_ids, width, height, seed: int | None, steps, guidance) -> CompareRecipe:
-    return CompareRecipe(prompt=prompt or "", model_ids=tuple(model_ids or ()), width=_whole(width),
-                         height=_whole(height), seed=seed, steps=_whole(steps), guidance=_decimal(guidance))
-
-
-def past_recipe(records: list[RunRecord], catalog) -> CompareRecipe:
-    """The Compare form that would make a saved comparison again (as near as shared settings can say it)."""
-    bodies = [r.params for r in records]
-    seeds = {r.params["seed"] for r in records if isinstance(r.params.get("seed"), int)}
-    sized = next((b for b in bodies if "width" in b and "height" in b), {})
-
-    def first(names: tuple[str, ...]):
-        return next((b[n] for b in bodies for n in names if b.get(n) is not None), None)
-
-    ids = tuple(r.model_id for r in records if (m := catalog.find(r.model_id)) is not None and not m.needs_image)
-    return CompareRecipe(prompt=records[0].prompt if records else "", model_ids=ids, width=sized.get("width"),
-                         height=sized.get("height"), seed=seeds.pop() if len(seeds) == 1 else None,
-                         steps=first(STEP_NAMES), guidance=first(GUIDANCE_NAMES))
-
-
-def _bundle_folder() -> Path:
-    """A fresh folder for one opened ZIP's images; folders older than a day are removed on the way."""
-    BUNDLE_ROOT.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - BUNDLE_MAX_AGE_S
-    for old in BUNDLE_ROOT.iterdir():
-        try:
-            if old.is_dir() and old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
-    return Path(tempfile.mkdtemp(prefix="bundle-", dir=BUNDLE_ROOT))
-
 
 # --- the tab ---------------------------------------------------------------------------------------------------
 
@@ -478,11 +285,11 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
                 raise RecipeError(f"The model {str(model_id)[:80]!r} is not one this playground can compare.")
             if model.id not in ids:
                 ids.append(model.id)
-        seed_number = _whole(recipe.seed) if recipe.seed is not None else None
-        return [recipe.prompt or "", ids, _whole(recipe.width) or 1024, _whole(recipe.height) or 1024,
+        seed_number = whole_number(recipe.seed) if recipe.seed is not None else None
+        return [recipe.prompt or "", ids, whole_number(recipe.width) or 1024, whole_number(recipe.height) or 1024,
                 seed_number if seed_number is not None else gr.update(), seed_number is None,
-                _text_number(recipe.steps) if recipe.steps is not None else "",
-                _text_number(recipe.guidance) if recipe.guidance is not None else ""]
+                text_number(recipe.steps) if recipe.steps is not None else "",
+                text_number(recipe.guidance) if recipe.guidance is not None else ""]
 
     # --- running ----------------------------------------------------------------------------------------
 
@@ -528,7 +335,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
 
     def link_query(prompt_text, model_ids, w, h, seed_value, randomize_seed, steps_value, guidance_value) -> str:
         """The form as it stands, as a query string (the seed only when it is fixed)."""
-        seed_number = None if randomize_seed else _whole(seed_value)
+        seed_number = None if randomize_seed else whole_number(seed_value)
         return compare_query(form_recipe(prompt_text, model_ids, w, h, seed_number, steps_value, guidance_value))
 
     copy_link.click(link_query, fill_outputs, query, queue=False, api_name="ui_compare_link",
@@ -581,7 +388,7 @@ def build_compare_tab(ctx: UIContext) -> CompareTab:
         untouched = [gr.skip()] * (len(fill_outputs) + len(past_outputs))
         if not path:
             return [*untouched, gr.skip()]
-        folder = _bundle_folder()
+        folder = bundle_folder()
         name = Path(path).name
         try:
             bundle = read_bundle(path, folder, ctx.catalog)
