@@ -3,7 +3,8 @@ a 2 x 3 x 2 run, History): desktop and phone widths, light and dark, after real 
 
     python scripts/screenshots.py --out /tmp/shots [--readme]
 
-`--readme` also writes assets/screenshot.png (the desktop, light, Generate tab image the README shows).
+`--readme` also writes the README's images: assets/screenshot.png (the top of the Generate tab) and
+assets/screenshots/<tab>.jpg (each tab, desktop, light, the whole page scaled to 1000 px wide).
 """
 
 from __future__ import annotations
@@ -104,7 +105,22 @@ def shoot(out: Path, readme: bool) -> list[Path]:
                 shots.append(path)
                 page.close()
         browser.close()
+    if readme:
+        for shot in shots:
+            tab, rest = shot.stem.split("-", 1)
+            if rest == "desktop-light" or (tab == "compare" and rest == "diff-desktop-light"):
+                readme_image(shot, Path("assets/screenshots") / f"{shot.stem.replace('-desktop-light', '')}.jpg")
     return shots
+
+
+def readme_image(source: Path, target: Path, width: int = 1000, max_height: int = 2600) -> None:
+    """A README-sized JPEG of a screenshot: scaled to `width`, cut at `max_height` (the page's top matters)."""
+    from PIL import Image
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(source) as image:
+        scaled = image.convert("RGB").resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+    scaled.crop((0, 0, width, min(scaled.height, max_height))).save(target, "JPEG", quality=82, optimize=True)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,8 @@ GRID_JS = """
 
 GRID_CSS = """
 /* ---- Grid tab (playground/ui/grid_tab.py) ------------------------------------------------------------- */
+/* No empty picture box before a cell is picked: its caption says to pick one. */
+#grid-cell-image:has(.empty) { display: none !important; }
 #grid-actions { flex-wrap: wrap; gap: 8px; }
 #grid-actions > button { flex: 0 1 auto; min-width: 130px; }
 #grid-past input { text-overflow: ellipsis; min-width: 0; padding-right: 1.75rem; }
