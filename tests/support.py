@@ -41,3 +41,16 @@ def sandbox_service(tmp_path_factory) -> Iterator[RunService]:
                          RunStore(tmp_path_factory.mktemp("data")))
     finally:
         stop_backend(backend)
+
+
+def wait_for(probe, seconds: float = 45.0, what: str = "condition"):
+    """The first truthy value of probe(), polled every 50 ms until a deadline (AssertionError naming `what`)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")

@@ -11,7 +11,7 @@ import pytest
 from playground.evaluation import Evaluation, GridRequest
 from playground.grid_runner import GridRunner, GridState
 from playground.runs import Phase, RunRefused
-from tests.support import sandbox_service
+from tests.support import sandbox_service, wait_for
 
 MODELS = ("bfl/flux-1-dev", "krea/krea-2/medium", "google/imagen-4")
 
@@ -25,15 +25,6 @@ def service(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluation(service):
     return Evaluation(service)
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def request(**changes) -> GridRequest:

@@ -3,7 +3,6 @@
 import io
 import json
 import re
-import time
 import zipfile
 from urllib.parse import parse_qs, urlparse
 
@@ -11,19 +10,11 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from playground.sandbox import Fault
+from tests.support import wait_for
 
 
 def tile_phase(page, index):
     return page.locator(f"#tile-{index}-status .run-status").get_attribute("data-phase")
-
-
-def wait_for(predicate, timeout=45.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_compare(page):
@@ -84,7 +75,7 @@ def test_clicking_a_tile_image_shows_it_large(page):
     tile = page.locator("#tile-1-image")
     small = tile.bounding_box()["width"]
     tile.locator("img").click()
-    wait_for(lambda: tile.bounding_box()["width"] > 3 * small, timeout=5, what="the tile image to open large")
+    wait_for(lambda: tile.bounding_box()["width"] > 3 * small, seconds=5, what="the tile image to open large")
 
 
 def test_a_budget_cap_refuses_unpriced_models_by_name_and_sends_nothing(page, app):
@@ -121,7 +112,7 @@ def run_compare(page, prompt, seed=None):
 
 def test_after_a_run_the_address_bar_holds_the_form_and_copy_link_gives_the_whole_url(page):
     run_compare(page, "a red kite", seed=77)
-    wait_for(lambda: "tab=compare" in page.url, timeout=10, what="the form in the address bar")
+    wait_for(lambda: "tab=compare" in page.url, seconds=10, what="the form in the address bar")
     query = parse_qs(urlparse(page.url).query)
     assert query["prompt"] == ["a red kite"] and query["seed"] == ["77"]
     assert query["models"][0].split(",")[:2] == ["krea/krea-2/medium", "bfl/flux-1-dev"]
@@ -321,7 +312,7 @@ def test_two_to_eight_tiles_make_rows_of_equal_count_give_or_take_one(page):
         set_models(page, (DEFAULT_NAMES + MORE_MODELS)[:count])
         page.get_by_role("button", name="Compare", exact=True).click()
         page.locator("#compare-preflight", has_text="Finished in").wait_for(timeout=60_000)
-        wait_for(lambda: sum(len(r) for r in tile_rows(page)) == count, timeout=10, what=f"{count} tiles")
+        wait_for(lambda: sum(len(r) for r in tile_rows(page)) == count, seconds=10, what=f"{count} tiles")
         assert [len(row) for row in tile_rows(page)] == sizes, count
 
 

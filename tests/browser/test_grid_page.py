@@ -10,22 +10,13 @@ from playwright.sync_api import expect
 
 from playground.grid_runner import GridSettings
 from playground.sandbox import Fault
+from tests.support import wait_for
 
 pytestmark = pytest.mark.browser
 
 PROMPTS = "a lighthouse at dusk, grid test\na red fox in snow, grid test"
 MODELS = ("bfl/flux-1-dev", "krea/krea-2/medium", "google/imagen-4")
 FINISH = 60_000
-
-
-def wait_for(probe, seconds: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_grid(page) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 
 from playground.outputs import png_metadata, with_text_chunks
 from playground.recipes import Recipe, generate_query
+from tests.support import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -21,17 +21,6 @@ def generate(page, prompt: str) -> None:
     page.locator("#prompt textarea").fill(prompt)
     page.locator("#generate-btn").click()
     expect(page.locator("#status .run-status")).to_have_attribute("data-phase", "done", timeout=DONE)
-
-
-def wait_for(probe, seconds: float = 30.0):
-    """The first truthy value of probe(), polled until a deadline."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up after {seconds} s")
 
 
 def run_ids(app) -> set[str]:
