@@ -91,7 +91,7 @@ class Evaluation:
         except GridInputError as exc:
             raise _refused(exc) from None
         for _cell, adapted in plan.adapted_cells():
-            self.service._check_body(adapted.model, adapted.params, comparing=True)
+            self.service.check_body(adapted.model, adapted.params, comparing=True)
         expected = {m.id: self.service.expected_seconds(session_id, m) for m in plan.models}
         preflight = grid_preflight(plan, budget_usd=budget, concurrency=concurrency, expected_seconds=expected)
         return plan, preflight, GridSettings.of(plan, concurrency, budget)

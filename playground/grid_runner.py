@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -186,6 +186,11 @@ class GridRun:
     def active(self) -> bool:
         with self._lock:
             return any(w.is_alive() for w in self._workers)
+
+    def others_alive(self) -> bool:
+        """Whether a worker other than the calling one is still running."""
+        with self._lock:
+            return any(w.is_alive() and w is not threading.current_thread() for w in self._workers)
 
     def _next(self) -> GridCell | None:
         with self._lock:
@@ -356,7 +361,7 @@ class GridRunner:
 
     def worker_ended(self, run: GridRun) -> None:
         """The last worker of a running grid ends it: done when every cell ended (or paused/cancelled as set)."""
-        if run.active and any(w.is_alive() and w is not threading.current_thread() for w in run._workers):
+        if run.others_alive():
             return
         rows = self.store.execute("SELECT state FROM grids WHERE grid_id = ?", (run.grid_id,))
         if rows and rows[0]["state"] == GridState.RUNNING:
@@ -378,6 +383,4 @@ def _wanted(record: RunRecord | None, failed_too: bool) -> bool:
 
 
 def _named(record: RunRecord, model: Model) -> RunRecord:
-    from dataclasses import replace
-
     return replace(record, model_name=model.name)

@@ -307,7 +307,7 @@ class RunService:
             field_name = first.path
         return RunRefused.invalid(field_name, f"{prefix}{exc}")
 
-    def _check_body(self, model: Model, body: Mapping[str, Any], *, comparing: bool = False) -> None:
+    def check_body(self, model: Model, body: Mapping[str, Any], *, comparing: bool = False) -> None:
         """Required pictures present, then the catalog's check once; RunRefused naming the field."""
         for item in missing_inputs(model, body):
             raise RunRefused.invalid(item.field, missing_message(model, item, comparing=comparing))
@@ -322,7 +322,7 @@ class RunService:
             body, notes = apply_references(model, base, refs, asset_urls)
         except BadReference as exc:
             raise RunRefused.invalid(exc.field, str(exc)) from None
-        self._check_body(model, body)
+        self.check_body(model, body)
         return body, notes
 
     def reference_notes(self, model_id: str, references: ReferenceSet | None) -> tuple[str, ...]:
@@ -488,7 +488,7 @@ class RunService:
                  notes: tuple[str, ...] = ()) -> Iterator[RunUpdate]:
         """One prepared request (a grid cell: already adapted and checked) run to its end, journaled under the
         batch's group and owner. `grid` is a ``grid_runner.GridHandle``. Stopped by ``stop(session, run_key)``."""
-        self._check_body(model, body, comparing=True)
+        self.check_body(model, body, comparing=True)
         stop = self.sessions.begin_run(grid.session_id, run_key)
         route = grid.route
         source = route.token_source if route.token_source in tuple(TokenSource) else TokenSource.USER
@@ -541,7 +541,7 @@ class RunService:
         except BadReference as exc:
             raise RunRefused.invalid(exc.field, str(exc)) from None
         for item in adapted:  # adapt() keeps values in range; this guards against a catalog gap
-            self._check_body(item.model, item.params, comparing=True)
+            self.check_body(item.model, item.params, comparing=True)
         return adapted
 
     def _uploaded(self, session_id: str, plan: ComparisonPlan) -> ComparisonPlan:
@@ -660,7 +660,7 @@ class RunService:
                 raise RunRefused.invalid("body", f"{model.name}: the saved request has no body to send.")
             params = dict(body)
             check_text(params.get("prompt"), "prompt", f"{model.name}: the prompt")
-            self._check_body(model, params, comparing=True)  # the catalog changed since, or the file was edited
+            self.check_body(model, params, comparing=True)  # the catalog changed since, or the file was edited
             adapted.append(Adapted(model=model, params=params))
         seeds = [a.params["seed"] for a in adapted if isinstance(a.params.get("seed"), int)]
         factor, floor = self.time_scale(session_id)
